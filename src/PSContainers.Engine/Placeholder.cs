@@ -1,0 +1,1 @@
+namespace PSContainers.Engine; internal static class Placeholder { }

@@ -1,0 +1,1 @@
+namespace PSContainers.PesterRunner; public static class Placeholder { }
