@@ -1,0 +1,110 @@
+using PSContainers.Native;
+
+namespace PSContainers.CGroups;
+
+/// <summary>
+/// One mounted hierarchy with an open directory fd; every file access goes through openat2 beneath it,
+/// so no path can leave the mount (no "..", no symlinks). Paths here are absolute hierarchy paths.
+/// </summary>
+public sealed class CGroupTree : IDisposable
+{
+    private int _fd;
+
+    public CGroupTree(CGroupMount mount)
+    {
+        Mount = mount;
+        _fd = Sys.OpenDirectory(mount.MountPoint);
+        if (_fd < 0)
+        {
+            throw PscException.FromErrno("CGroupOpen", -_fd, mount.MountPoint);
+        }
+    }
+
+    public CGroupMount Mount { get; }
+
+    public bool IsV2 => Mount.IsV2;
+
+    /// <summary>Short name for messages: "unified" or the v1 controllers ("memory", "cpu,cpuacct").</summary>
+    public string Name => IsV2 ? "unified" : string.Join(',', Mount.Controllers);
+
+    public string FullPath(string path, string? file = null)
+    {
+        string dir = path == "/" ? Mount.MountPoint : Mount.MountPoint.TrimEnd('/') + path;
+        return file is null ? dir : dir.TrimEnd('/') + "/" + file;
+    }
+
+    private static string Rel(string path, string? file) =>
+        file is null ? CGroupPath.Relative(path) : path == "/" ? file : CGroupPath.Relative(path) + "/" + file;
+
+    public bool Exists(string path) => Sys.IsDirectoryBeneath(_fd, CGroupPath.Relative(path));
+
+    public bool HasFile(string path, string file) => Sys.OpenBeneath(_fd, Rel(path, file), Tmds.Linux.LibC.O_PATH) is var fd && fd >= 0 && Sys.Close(fd) == 0;
+
+    /// <summary>Reads a control file; null when it does not exist (controller absent, old kernel).</summary>
+    public string? TryRead(string path, string file)
+    {
+        string? text = Sys.ReadAll(_fd, Rel(path, file), out int err);
+        if (text is null && err is not (Errno.ENOENT or Errno.ENODEV or Errno.EOPNOTSUPP))
+        {
+            throw PscException.FromErrno("CGroupRead", err, FullPath(path, file));
+        }
+        return text?.TrimEnd('\n');
+    }
+
+    public string Read(string path, string file) =>
+        TryRead(path, file) ?? throw PscException.FromErrno("CGroupRead", Errno.ENOENT, FullPath(path, file));
+
+    /// <summary>Writes a value; returns 0 or the errno (the caller words the error).</summary>
+    public int TryWrite(string path, string file, string value) => Sys.WriteAll(_fd, Rel(path, file), value);
+
+    public void Write(string path, string file, string value)
+    {
+        int err = TryWrite(path, file, value);
+        if (err != 0)
+        {
+            throw PscException.FromErrno("CGroupWrite", err, FullPath(path, file), value);
+        }
+    }
+
+    public int TryMkdir(string path) => Sys.MkdirBeneath(_fd, CGroupPath.Relative(path));
+
+    public int TryRmdir(string path) => Sys.RmdirBeneath(_fd, CGroupPath.Relative(path));
+
+    /// <summary>Names of the child cgroups (directories) of a cgroup.</summary>
+    public IReadOnlyList<string> Children(string path)
+    {
+        string dir = FullPath(path);
+        try
+        {
+            return new DirectoryInfo(dir).EnumerateDirectories()
+                .Where(d => (d.Attributes & FileAttributes.ReparsePoint) == 0)
+                .Select(d => d.Name)
+                .OrderBy(n => n, StringComparer.Ordinal)
+                .ToArray();
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return Array.Empty<string>();
+        }
+    }
+
+    /// <summary>The pids in cgroup.procs (empty when the cgroup is gone).</summary>
+    public IReadOnlyList<int> Procs(string path)
+    {
+        string? text = TryRead(path, "cgroup.procs");
+        if (string.IsNullOrEmpty(text))
+        {
+            return Array.Empty<int>();
+        }
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
+    }
+
+    public void Dispose()
+    {
+        if (_fd >= 0)
+        {
+            Sys.Close(_fd);
+            _fd = -1;
+        }
+    }
+}

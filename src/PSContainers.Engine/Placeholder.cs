@@ -1,1 +1,0 @@
-namespace PSContainers.Engine; internal static class Placeholder { }
