@@ -1,1 +1,0 @@
-namespace PSContainers.PesterRunner; public static class Placeholder { }
