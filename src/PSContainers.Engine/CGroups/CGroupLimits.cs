@@ -29,6 +29,26 @@ public sealed record CGroupLimits
 
     public bool IsEmpty => MemoryLimit is null && MemorySwapLimit is null && CpuLimit is null && CpuWeight is null && CpuSet is null && PidsLimit is null;
 
+    /// <summary>Only the values that are set, e.g. "MemoryLimit=268435456, PidsLimit=100".</summary>
+    public override string ToString()
+    {
+        var parts = new List<string>();
+        void Add(string name, object? value)
+        {
+            if (value is not null)
+            {
+                parts.Add($"{name}={Convert.ToString(value, CultureInfo.InvariantCulture)}");
+            }
+        }
+        Add(nameof(MemoryLimit), MemoryLimit);
+        Add(nameof(MemorySwapLimit), MemorySwapLimit);
+        Add(nameof(CpuLimit), CpuLimit);
+        Add(nameof(CpuWeight), CpuWeight);
+        Add(nameof(CpuSet), CpuSet);
+        Add(nameof(PidsLimit), PidsLimit);
+        return parts.Count == 0 ? "no limits" : string.Join(", ", parts);
+    }
+
     /// <summary>The CFS period runc uses, in microseconds.</summary>
     public const long CpuPeriod = 100_000;
 

@@ -1,0 +1,42 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using PSContainers.CGroups;
+
+namespace PSContainers;
+
+/// <summary>Completes cgroup paths from the live hierarchy: relative names below the root, or absolute paths.</summary>
+public sealed class CGroupPathCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var results = new List<CompletionResult>();
+        try
+        {
+            using var manager = CGroupManager.OpenHost();
+            string word = (wordToComplete ?? "").Trim('\'', '"');
+            bool absolute = word.StartsWith('/');
+            int slash = word.LastIndexOf('/');
+            string dirPart = slash >= 0 ? word[..(slash + 1)] : "";
+            string prefix = slash >= 0 ? word[(slash + 1)..] : word;
+            string parent = absolute
+                ? (dirPart.Length > 1 ? manager.Resolve(dirPart.TrimEnd('/')) : "/")
+                : dirPart.Length == 0 ? manager.ProjectRoot : manager.Resolve(dirPart.TrimEnd('/'));
+            foreach (string child in manager.ChildPaths(parent))
+            {
+                string name = child[(child.LastIndexOf('/') + 1)..];
+                if (name.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    string text = dirPart + name;
+                    results.Add(new CompletionResult(text, text, CompletionResultType.ParameterValue, child));
+                }
+            }
+        }
+        catch (Exception e) when (e is Native.PscException or IOException or UnauthorizedAccessException)
+        {
+            // Completion never throws at the user.
+        }
+        return results;
+    }
+}

@@ -1,0 +1,116 @@
+using System.Management.Automation;
+using PSContainers.CGroups;
+using PSContainers.Native;
+
+namespace PSContainers.Commands;
+
+/// <summary>
+/// Shared plumbing of the cgroup cmdlets: one manager per invocation (opened on first use, closed on dispose),
+/// every cgroupfs write and signal reported through Write-Verbose, engine errors turned into ErrorRecords.
+/// </summary>
+public abstract class CGroupCommandBase : PSCmdlet, IDisposable
+{
+    private CGroupManager? _manager;
+
+    /// <summary>The host's hierarchy with the project's root.</summary>
+    protected CGroupManager Manager
+    {
+        get
+        {
+            if (_manager is null)
+            {
+                try
+                {
+                    _manager = CGroupManager.OpenHost();
+                }
+                catch (PscException e)
+                {
+                    ThrowTerminatingError(Errors.From(e));
+                }
+                _manager!.Log = WriteVerbose;
+            }
+            return _manager;
+        }
+    }
+
+    /// <summary>Runs one unit of work; a failure is written as a non-terminating error and the pipeline goes on.</summary>
+    protected bool Try(Action action, object? target = null)
+    {
+        try
+        {
+            action();
+            return true;
+        }
+        catch (PscException e)
+        {
+            WriteError(Errors.From(e, target));
+            return false;
+        }
+        catch (IOException e)
+        {
+            WriteError(Errors.From(e, "CGroupIO", target));
+            return false;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            WriteError(Errors.From(e, "CGroupIO", target));
+            return false;
+        }
+    }
+
+    /// <summary>Resolves a user path; a bad one is written as an error and null returned.</summary>
+    protected string? ResolvePath(string path)
+    {
+        string? resolved = null;
+        Try(() => resolved = Manager.Resolve(path), path);
+        return resolved;
+    }
+
+    public void Dispose()
+    {
+        _manager?.Dispose();
+        _manager = null;
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>The limit parameters shared by New-CGroup and Set-CGroupLimit.</summary>
+public abstract class CGroupLimitCommandBase : CGroupCommandBase
+{
+    /// <summary>Bytes of memory; -1 removes the limit. 256MB works.</summary>
+    [Parameter]
+    public long? MemoryLimit { get; set; }
+
+    /// <summary>Bytes of memory plus swap (as docker/runc count it); -1 removes the limit.</summary>
+    [Parameter]
+    public long? MemorySwapLimit { get; set; }
+
+    /// <summary>CPUs, e.g. 1.5; -1 removes the limit.</summary>
+    [Parameter]
+    public double? CpuLimit { get; set; }
+
+    /// <summary>Relative CPU weight 1–10000 (default 100); -1 restores the default.</summary>
+    [Parameter]
+    public int? CpuWeight { get; set; }
+
+    /// <summary>CPUs the cgroup may run on, e.g. "0-1,3".</summary>
+    [Parameter]
+    public string? CpuSet { get; set; }
+
+    /// <summary>Maximum number of processes and threads; -1 removes the limit.</summary>
+    [Parameter]
+    public long? PidsLimit { get; set; }
+
+    protected CGroupLimits Limits => new()
+    {
+        MemoryLimit = MemoryLimit,
+        MemorySwapLimit = MemorySwapLimit,
+        CpuLimit = CpuLimit,
+        CpuWeight = CpuWeight,
+        CpuSet = CpuSet,
+        PidsLimit = PidsLimit,
+    };
+
+    protected static string Describe(IEnumerable<CGroupWrite> writes) =>
+        string.Join("; ", writes.Select(w => $"{w.File}: {w.OldValue ?? "(unset)"} -> {w.NewValue}"));
+}

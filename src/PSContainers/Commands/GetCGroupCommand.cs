@@ -1,0 +1,130 @@
+using System.Management.Automation;
+using PSContainers.CGroups;
+
+namespace PSContainers.Commands;
+
+/// <summary>
+/// Get-CGroup: cgroups as objects. Without -Path, the project's cgroups (children of its root); with -Path, those
+/// cgroups (wildcards allowed); -Recurse adds descendants; -ProcessId answers "which cgroup is this process in".
+/// Reading works on any cgroup, also ones the project did not create.
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "CGroup", DefaultParameterSetName = "Path")]
+[OutputType(typeof(CGroup))]
+public sealed class GetCGroupCommand : CGroupCommandBase
+{
+    [Parameter(ParameterSetName = "Path", Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(CGroupPathCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[]? Path { get; set; }
+
+    [Parameter(ParameterSetName = "Path")]
+    public SwitchParameter Recurse { get; set; }
+
+    [Parameter(ParameterSetName = "ProcessId", Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Id", "Pid")]
+    public int[] ProcessId { get; set; } = Array.Empty<int>();
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == "ProcessId")
+        {
+            foreach (int pid in ProcessId)
+            {
+                Try(() =>
+                {
+                    foreach (string path in Manager.PathsOfProcess(pid))
+                    {
+                        WriteObject(Manager.Get(path));
+                    }
+                }, pid);
+            }
+            return;
+        }
+        if (Path is null)
+        {
+            if (Manager.Exists(Manager.ProjectRoot))
+            {
+                foreach (string child in Manager.ChildPaths(Manager.ProjectRoot))
+                {
+                    Emit(child);
+                }
+            }
+            return;
+        }
+        foreach (string p in Path)
+        {
+            string? pattern = WildcardPattern.ContainsWildcardCharacters(p) ? p : null;
+            if (pattern is null)
+            {
+                string? resolved = ResolvePath(p);
+                if (resolved is not null)
+                {
+                    if (Manager.Exists(resolved))
+                    {
+                        Emit(resolved);
+                    }
+                    else
+                    {
+                        Try(() => Manager.Get(resolved), p); // reports CGroupNotFound
+                    }
+                }
+                continue;
+            }
+            var matches = Expand(p).ToList();
+            if (matches.Count == 0)
+            {
+                // Like Get-Item with a wildcard: no match is not an error.
+                WriteVerbose($"No cgroup matches '{p}'.");
+            }
+            foreach (string m in matches)
+            {
+                Emit(m);
+            }
+        }
+    }
+
+    private void Emit(string path)
+    {
+        Try(() => WriteObject(Manager.Get(path)), path);
+        if (Recurse)
+        {
+            foreach (string d in Manager.Descendants(path))
+            {
+                Try(() => WriteObject(Manager.Get(d)), d);
+            }
+        }
+    }
+
+    /// <summary>Expands wildcards component by component against the live hierarchy.</summary>
+    private IEnumerable<string> Expand(string pattern)
+    {
+        bool absolute = pattern.StartsWith('/');
+        var current = new List<string> { absolute ? "/" : Manager.ProjectRoot };
+        foreach (string part in pattern.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var next = new List<string>();
+            if (WildcardPattern.ContainsWildcardCharacters(part))
+            {
+                var wc = new WildcardPattern(part, WildcardOptions.None);
+                foreach (string dir in current)
+                {
+                    next.AddRange(Manager.ChildPaths(dir).Where(c => wc.IsMatch(c[(c.LastIndexOf('/') + 1)..])));
+                }
+            }
+            else
+            {
+                foreach (string dir in current)
+                {
+                    string? child = null;
+                    if (Try(() => child = Manager.Resolve(CGroupPath.Combine(dir, part)), pattern) && Manager.Exists(child!))
+                    {
+                        next.Add(child!);
+                    }
+                }
+            }
+            current = next;
+        }
+        return current;
+    }
+}

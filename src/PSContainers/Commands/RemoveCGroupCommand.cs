@@ -1,0 +1,46 @@
+using System.Management.Automation;
+
+namespace PSContainers.Commands;
+
+/// <summary>
+/// Remove-CGroup: removes cgroups below the project's root from every hierarchy. -Recurse removes child cgroups
+/// first; -Force kills the processes first (cgroup.kill, else freeze → SIGKILL each → thaw). A cgroup that stays
+/// busy is retried with backoff for -TimeoutSec seconds, then reported.
+/// </summary>
+[Cmdlet(VerbsCommon.Remove, "CGroup", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(void))]
+public sealed class RemoveCGroupCommand : CGroupCommandBase
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(CGroupPathCompleter))]
+    [AllowEmptyString]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    [Parameter]
+    public SwitchParameter Recurse { get; set; }
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    [ValidateRange(0, 3600)]
+    public int TimeoutSec { get; set; } = 5;
+
+    protected override void ProcessRecord()
+    {
+        foreach (string p in Path)
+        {
+            string? path = ResolvePath(p);
+            if (path is null)
+            {
+                continue;
+            }
+            string action = Force ? "Kill every process, then remove cgroup" : Recurse ? "Remove cgroup and its children" : "Remove cgroup";
+            if (!ShouldProcess(path, action))
+            {
+                continue;
+            }
+            Try(() => Manager.Remove(path, Recurse, Force, TimeSpan.FromSeconds(TimeoutSec)), p);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using System.Management.Automation;
+using PSContainers.Native;
+
+namespace PSContainers;
+
+/// <summary>The one place engine failures become ErrorRecords: stable id, category from the errno kind, the target.</summary>
+internal static class Errors
+{
+    public static ErrorCategory Category(ErrorKind kind) => kind switch
+    {
+        ErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
+        ErrorKind.ObjectNotFound => ErrorCategory.ObjectNotFound,
+        ErrorKind.PermissionDenied => ErrorCategory.PermissionDenied,
+        ErrorKind.ResourceBusy => ErrorCategory.ResourceBusy,
+        ErrorKind.ResourceExists => ErrorCategory.ResourceExists,
+        ErrorKind.LimitsExceeded => ErrorCategory.LimitsExceeded,
+        ErrorKind.NotImplemented => ErrorCategory.NotImplemented,
+        ErrorKind.OperationTimeout => ErrorCategory.OperationTimeout,
+        ErrorKind.InvalidOperation => ErrorCategory.InvalidOperation,
+        _ => ErrorCategory.NotSpecified,
+    };
+
+    public static ErrorRecord From(PscException e, object? target = null) =>
+        new(e, e.ErrorId, Category(e.Kind), target ?? e.Target);
+
+    /// <summary>Unexpected I/O failures still become records with the path in the message.</summary>
+    public static ErrorRecord From(Exception e, string errorId, object? target) => e switch
+    {
+        PscException p => From(p, target),
+        UnauthorizedAccessException => new ErrorRecord(e, errorId, ErrorCategory.PermissionDenied, target),
+        FileNotFoundException or DirectoryNotFoundException => new ErrorRecord(e, errorId, ErrorCategory.ObjectNotFound, target),
+        _ => new ErrorRecord(e, errorId, ErrorCategory.NotSpecified, target),
+    };
+}

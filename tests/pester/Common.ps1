@@ -1,0 +1,112 @@
+# Shared setup for the Pester suite: dot-source it from BeforeAll. It imports the built module (from
+# $env:PSCONTAINERS_MODULE_PATH or the repository's out/ folder) and gives each test file a cgroup root of its
+# own, so files never see each other's cgroups and AfterAll can remove everything the file created.
+# Only core cmdlets and .NET are used here, so this runs under Pester and under the project's own runner alike.
+
+$script:RepoRoot = [System.IO.Path]::GetFullPath([System.IO.Path]::Combine($PSScriptRoot, '..', '..'))
+$moduleBase = if ($env:PSCONTAINERS_MODULE_PATH) { $env:PSCONTAINERS_MODULE_PATH } else { [System.IO.Path]::Combine($script:RepoRoot, 'out') }
+$manifests = [System.IO.Directory]::GetFiles([System.IO.Path]::Combine($moduleBase, 'PSContainers'), 'PSContainers.psd1', [System.IO.SearchOption]::AllDirectories)
+if ($manifests.Count -ne 1) { throw "Expected one built module under $moduleBase/PSContainers, found $($manifests.Count). Run 'dotnet build' first." }
+$script:ModuleManifest = $manifests[0]
+Import-Module $script:ModuleManifest -Force -ErrorAction Stop
+
+$script:Shell = [System.IO.Path]::Combine($moduleBase, 'shell', 'pscsh')
+$script:IsRoot = [Environment]::UserName -eq 'root'
+
+function New-TestRoot {
+    # A root of our own below the hierarchy root; returned without the leading '/'.
+    $name = 'psc-pester-' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+    $env:PSCONTAINERS_CGROUP_ROOT = $name
+    $name
+}
+
+function Remove-TestRoot([string]$Name) {
+    if ($Name) {
+        Remove-CGroup -Path "/$Name" -Recurse -Force -ErrorAction SilentlyContinue -Confirm:$false
+    }
+    $env:PSCONTAINERS_CGROUP_ROOT = $null
+}
+
+$script:TestProcesses = [System.Collections.Generic.List[System.Diagnostics.Process]]::new()
+
+function Start-TestProcess([string]$Command) {
+    # A child the test owns: `sh -c <Command>` with stdin/stdout redirected (killed by Stop-TestProcesses).
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('/bin/sh')
+    $psi.ArgumentList.Add('-c')
+    $psi.ArgumentList.Add($Command)
+    $psi.RedirectStandardInput = $true
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $p = [System.Diagnostics.Process]::Start($psi)
+    $script:TestProcesses.Add($p)
+    $p
+}
+
+function Stop-TestProcesses {
+    foreach ($p in $script:TestProcesses) {
+        try { if (-not $p.HasExited) { $p.Kill($true); $null = $p.WaitForExit(5000) } } catch { }
+    }
+    $script:TestProcesses.Clear()
+}
+
+function Get-MountPoint([string]$Controller) {
+    # The v1 mount of a controller, else the cgroup2 mount when it serves the controller, else $null.
+    foreach ($line in [System.IO.File]::ReadAllLines('/proc/self/mountinfo')) {
+        $f = $line.Split(' ')
+        $dash = [array]::IndexOf($f, '-')
+        if ($f[$dash + 1] -eq 'cgroup' -and ($f[$dash + 3].Split(',') -contains $Controller)) { return $f[4] }
+    }
+    foreach ($line in [System.IO.File]::ReadAllLines('/proc/self/mountinfo')) {
+        $f = $line.Split(' ')
+        $dash = [array]::IndexOf($f, '-')
+        if ($f[$dash + 1] -eq 'cgroup2') {
+            $controllers = [System.IO.File]::ReadAllText([System.IO.Path]::Combine($f[4], 'cgroup.controllers')).Trim().Split(' ')
+            if ($controllers -contains $Controller) { return $f[4] }
+        }
+    }
+    $null
+}
+
+function Read-CGroupFile([string]$Controller, [string]$Path, [string]$V1File, [string]$V2File) {
+    # Reads a control file straight from cgroupfs, whichever layout serves the controller.
+    $mount = Get-MountPoint $Controller
+    $isV1 = [System.IO.File]::Exists("$mount$Path/$V1File")
+    $file = if ($isV1) { "$mount$Path/$V1File" } else { "$mount$Path/$V2File" }
+    [System.IO.File]::ReadAllText($file).Trim()
+}
+
+function Test-CGroupDirectory([string]$Path) {
+    # True when the cgroup directory exists in any mounted hierarchy.
+    foreach ($line in [System.IO.File]::ReadAllLines('/proc/self/mountinfo')) {
+        $f = $line.Split(' ')
+        $dash = [array]::IndexOf($f, '-')
+        if ($f[$dash + 1] -in 'cgroup', 'cgroup2' -and [System.IO.Directory]::Exists("$($f[4])$Path")) { return $true }
+    }
+    $false
+}
+
+function Invoke-Shell([string[]]$Arguments, [string]$AsUser) {
+    # Runs the built Shell as a separate process; returns @{ ExitCode; Output } (stdout and stderr together).
+    $psi = [System.Diagnostics.ProcessStartInfo]::new($(if ($AsUser) { 'setpriv' } else { $script:Shell }))
+    if ($AsUser) {
+        foreach ($a in "--reuid=$AsUser", "--regid=$AsUser", '--clear-groups', '--', $script:Shell) { $psi.ArgumentList.Add($a) }
+        $psi.Environment['HOME'] = '/tmp'
+        $psi.Environment['DOTNET_CLI_HOME'] = '/tmp'
+    }
+    foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $p = [System.Diagnostics.Process]::Start($psi)
+    $stderr = $p.StandardError.ReadToEndAsync()
+    $stdout = $p.StandardOutput.ReadToEnd()
+    if (-not $p.WaitForExit(60000)) { $p.Kill($true); throw "The Shell did not finish within 60 s: $Arguments" }
+    @{ ExitCode = $p.ExitCode; Output = $stdout + $stderr.Result }
+}
+
+function Test-ProcessAlive([int]$Id) {
+    # True while the process exists and is not a zombie.
+    try {
+        $stat = [System.IO.File]::ReadAllText("/proc/$Id/stat")
+        $stat.Substring($stat.LastIndexOf(')') + 2, 1) -ne 'Z'
+    } catch { $false }
+}
