@@ -6,7 +6,7 @@
     own host (out/shell/pscsh) alike.
       Build    dotnet build: the module folder out/PSContainers/<version>/ and the Shell out/shell/pscsh
       Test     dotnet test: the xunit suites and the Pester suite (tests/pester/*.Tests.ps1)
-      Package  a Release build, zipped as out/PSContainers-<version>.zip (the module folder as it installs)
+      Package  a Release build of the module, zipped as out/PSContainers-<version>.zip (the module folder as it installs)
       Clean    removes out/ and every bin/ and obj/ folder
 .EXAMPLE
     ./out/shell/pscsh -File build.ps1 -Task Package
@@ -45,7 +45,8 @@ foreach ($t in $Task) {
             Invoke-Dotnet test $solution -c $Configuration --nologo
         }
         'Package' {
-            Invoke-Dotnet build $solution -c Release --nologo
+            # The module project only: the Shell may be the very process running this script.
+            Invoke-Dotnet build ([System.IO.Path]::Combine($root, 'src', 'PSContainers', 'PSContainers.csproj')) -c Release --nologo
             $version = Get-ModuleVersion
             $moduleDir = [System.IO.Path]::Combine($root, 'out', 'PSContainers', $version)
             $zip = [System.IO.Path]::Combine($root, 'out', "PSContainers-$version.zip")
