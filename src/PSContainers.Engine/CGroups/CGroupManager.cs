@@ -660,6 +660,12 @@ public sealed class CGroupManager : IDisposable
                     $"Cannot remove '{path}': processes {string.Join(", ", pids.Take(10))} are still in it. Use -Force to kill them.", path);
             }
         }
+        RemoveDirectories(path, limit);
+    }
+
+    /// <summary>rmdir of the cgroup and its descendants, deepest first, in every hierarchy, EBUSY retried until the limit.</summary>
+    internal void RemoveDirectories(string path, TimeSpan limit)
+    {
         var sw = Stopwatch.StartNew();
         foreach (string p in Descendants(path).Reverse().Append(path))
         {

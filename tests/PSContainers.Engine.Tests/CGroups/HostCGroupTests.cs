@@ -150,8 +150,14 @@ public class HostCGroupTests
         }
         var pids = h.Manager.SubtreeProcessIds(path);
         Assert.True(pids.Count >= 12, $"only {pids.Count} processes started");
+        var log = new List<string>();
+        h.Manager.Log = log.Add;
         h.Manager.Remove(path, recurse: false, force: true);
         Assert.False(h.Manager.Exists(path));
+        if (h.Manager.Unified is CGroupTree u && File.Exists(u.FullPath(h.Root, "cgroup.kill")))
+        {
+            Assert.Contains(log, l => l.Contains("cgroup.kill")); // the v2 core file, also on the hybrid unified tree
+        }
         foreach (int pid in pids)
         {
             var stat = PSContainers.Processes.ProcStat.Read(pid);
