@@ -16,6 +16,13 @@
         'Remove-CGroup'
         'Set-CGroupLimit'
         'Move-Process'
+        'New-Container'
+        'Start-Container'
+        'Stop-Container'
+        'Wait-Container'
+        'Get-Container'
+        'Remove-Container'
+        'Get-ContainerLog'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -21,7 +21,7 @@ internal static class Errors
     };
 
     public static ErrorRecord From(PscException e, object? target = null) =>
-        new(e, e.ErrorId, Category(e.Kind), target ?? e.Target);
+        new(e, e.ErrorId, Category(e.Kind), e.Target ?? target);
 
     /// <summary>Unexpected I/O failures still become records with the path in the message.</summary>
     public static ErrorRecord From(Exception e, string errorId, object? target) => e switch

@@ -110,3 +110,21 @@ function Test-ProcessAlive([int]$Id) {
         $stat.Substring($stat.LastIndexOf(')') + 2, 1) -ne 'Z'
     } catch { $false }
 }
+
+function New-TestDepot {
+    # A depot of the test file's own (PSCONTAINERS_DEPOT), removed by Remove-TestDepot.
+    $dir = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), 'psc-depot-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+    $env:PSCONTAINERS_DEPOT = $dir
+    $dir
+}
+
+function Remove-TestDepot([string]$Dir) {
+    # Removes every container left in the depot (killing what runs), then the depot itself.
+    if ($Dir -and [System.IO.Directory]::Exists($Dir)) {
+        foreach ($entry in [System.IO.Directory]::GetDirectories($Dir)) {
+            Remove-Container -Name ([System.IO.Path]::GetFileName($entry)) -Force -Confirm:$false -ErrorAction SilentlyContinue
+        }
+        [System.IO.Directory]::Delete($Dir, $true)
+    }
+    $env:PSCONTAINERS_DEPOT = $null
+}

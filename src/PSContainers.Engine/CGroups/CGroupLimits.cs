@@ -18,7 +18,7 @@ public sealed record CGroupLimits
     /// <summary>CPUs (quota/period with period 100000 µs, as runc uses).</summary>
     public double? CpuLimit { get; init; }
 
-    /// <summary>Relative weight 1–10000 (v2 cpu.weight; v1 cpu.shares through runc's conversion).</summary>
+    /// <summary>Relative weight 1–10000 (v2 cpu.weight; v1 cpu.shares through runc's conversion); -1 restores the kernel's default.</summary>
     public int? CpuWeight { get; init; }
 
     /// <summary>CPU list such as "0-1,3".</summary>
@@ -72,7 +72,7 @@ public sealed record CGroupLimits
         }
         if (CpuWeight is int w && w != -1 && (w < 1 || w > 10000))
         {
-            throw PscException.Invalid("InvalidLimit,CpuWeight", $"CpuWeight {w} is out of range: give 1 to 10000, or -1 for the default (100).", w);
+            throw PscException.Invalid("InvalidLimit,CpuWeight", $"CpuWeight {w} is out of range: give 1 to 10000, or -1 for the kernel's default (cpu.weight 100 on v2, cpu.shares 1024 on v1).", w);
         }
         if (PidsLimit is long p && p != -1 && p < 1)
         {

@@ -17,6 +17,7 @@ public sealed class CGroupManager : IDisposable
     private static readonly string[] V2Enable = { "cpuset", "cpu", "io", "memory", "pids" };
 
     private readonly List<CGroupTree> _trees = new();
+    private readonly List<CGroupTree> _writable = new();
     private readonly Dictionary<string, IControllerDriver> _drivers = new(StringComparer.Ordinal);
     private readonly Func<SortedSet<int>> _onlineCpus;
 
@@ -63,7 +64,13 @@ public sealed class CGroupManager : IDisposable
             Dispose();
             throw;
         }
+        // Root changes every hierarchy. Anyone else can only have been given a cgroup2 subtree (a chowned
+        // directory, as systemd's Delegate= does): v1 hierarchies cannot be delegated safely, so they are left alone.
+        _writable.AddRange(Sys.EffectiveUid == 0 || Unified is null ? _trees : new List<CGroupTree> { Unified });
     }
+
+    /// <summary>The hierarchies cgroups are created in, removed from and moved into.</summary>
+    public IReadOnlyList<CGroupTree> WritableTrees => _writable;
 
     /// <summary>Opens the running host's hierarchy with the root from $PSCONTAINERS_CGROUP_ROOT.</summary>
     public static CGroupManager OpenHost() => new(CGroupHierarchy.Detect(), CGroupPath.ProjectRootFromEnvironment());
@@ -263,7 +270,15 @@ public sealed class CGroupManager : IDisposable
         {
             if (asked && !served.Contains(controller))
             {
-                string where = _drivers.TryGetValue(controller, out var d) && d.Tree.IsV2
+                bool v2 = _drivers.TryGetValue(controller, out var d) && d.Tree.IsV2;
+                if (Sys.EffectiveUid != 0 && !v2)
+                {
+                    throw new PscException("ControllerNotDelegated," + controller, ErrorKind.PermissionDenied,
+                        $"Cannot set {what} on '{path}' as uid {Sys.EffectiveUid}: limits without root need a cgroup v2 subtree delegated to you with the {controller} controller " +
+                        $"(root creates it, enables {controller} in its parent's cgroup.subtree_control and chowns it to you, as systemd's Delegate= does). " +
+                        $"This host serves {controller} only through cgroup v1, which cannot be delegated.", path);
+                }
+                string where = v2
                     ? $"it is not enabled in the parent's cgroup.subtree_control of '{path}'"
                     : "no mounted hierarchy carries it";
                 throw new PscException("ControllerUnavailable," + controller, ErrorKind.NotImplemented,
@@ -343,7 +358,7 @@ public sealed class CGroupManager : IDisposable
         {
             string[] parts = CGroupPath.Components(path);
             string[] rootParts = CGroupPath.Components(ProjectRoot);
-            foreach (CGroupTree tree in _trees)
+            foreach (CGroupTree tree in _writable)
             {
                 string current = "/";
                 for (int i = 0; i < parts.Length; i++)
@@ -367,7 +382,11 @@ public sealed class CGroupManager : IDisposable
                     int err = tree.TryMkdir(current);
                     if (err != 0 && err != Errno.EEXIST)
                     {
-                        string? hint = err is Errno.EACCES or Errno.EPERM ? "Creating cgroups needs root or CAP_SYS_ADMIN (or a delegated subtree)." : null;
+                        string? hint = err is Errno.EACCES or Errno.EPERM
+                            ? Sys.EffectiveUid == 0
+                                ? "Creating cgroups needs CAP_SYS_ADMIN."
+                                : $"Without root, cgroups can only be created in a cgroup v2 subtree delegated to uid {Sys.EffectiveUid}: root creates it, chowns it to you (as systemd's Delegate= does), and you set {CGroupPath.RootVariable} to it."
+                            : null;
                         throw PscException.FromErrno("CGroupCreate", err, tree.FullPath(current), null, hint);
                     }
                     if (err == 0)
@@ -456,7 +475,7 @@ public sealed class CGroupManager : IDisposable
         var before = CurrentPaths(pid);
         var moved = new List<CGroupTree>();
         // pids first: it is the move most likely to be refused (pids.max reached).
-        foreach (CGroupTree tree in _trees.OrderBy(t => t.Mount.Controllers.Contains("pids") ? 0 : 1))
+        foreach (CGroupTree tree in _writable.OrderBy(t => t.Mount.Controllers.Contains("pids") ? 0 : 1))
         {
             if (!tree.Exists(path))
             {
@@ -477,7 +496,7 @@ public sealed class CGroupManager : IDisposable
                     throw new PscException("ProcessNotFound", ErrorKind.ObjectNotFound, $"Cannot move process {pid}: it exited (ESRCH).", pid, err);
                 }
                 throw PscException.FromErrno("CGroupMove", err, tree.FullPath(path, "cgroup.procs"), pid.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    err == Errno.EAGAIN ? "The cgroup's pids limit is reached." : null);
+                    null);
             }
             Log?.Invoke($"wrote '{pid}' to {tree.FullPath(path, "cgroup.procs")}");
             moved.Add(tree);
@@ -657,7 +676,7 @@ public sealed class CGroupManager : IDisposable
             if (pids.Count > 0)
             {
                 throw new PscException("CGroupNotEmpty", ErrorKind.ResourceBusy,
-                    $"Cannot remove '{path}': processes {string.Join(", ", pids.Take(10))} are still in it. Use -Force to kill them.", path);
+                    $"Cannot remove '{path}': {(pids.Count == 1 ? "process" : "processes")} {string.Join(", ", pids.Take(10))} {(pids.Count == 1 ? "is" : "are")} still in it. Use -Force to kill them.", path);
             }
         }
         RemoveDirectories(path, limit);
@@ -669,7 +688,7 @@ public sealed class CGroupManager : IDisposable
         var sw = Stopwatch.StartNew();
         foreach (string p in Descendants(path).Reverse().Append(path))
         {
-            foreach (CGroupTree tree in _trees)
+            foreach (CGroupTree tree in _writable)
             {
                 if (!tree.Exists(p))
                 {

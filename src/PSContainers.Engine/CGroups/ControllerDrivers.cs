@@ -71,6 +71,11 @@ internal sealed class V1Driver : IControllerDriver
 
         if (controllers.Contains("memory"))
         {
+            if (l.MemorySwapLimit is not null && !Tree.HasFile(path, "memory.memsw.limit_in_bytes"))
+            {
+                throw new PscException("SwapAccountingOff", ErrorKind.NotImplemented,
+                    $"Cannot set MemorySwapLimit on '{path}': the kernel has no swap accounting (memory.memsw.limit_in_bytes is missing; boot with swapaccount=1).", path);
+            }
             string? mem = l.MemoryLimit is long m ? LimitText.Number(m) : null;
             string? memsw = l.MemorySwapLimit is long s ? LimitText.Number(s) : null;
             if (memsw is not null && mem is not null)

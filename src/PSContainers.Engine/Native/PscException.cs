@@ -29,8 +29,18 @@ public class PscException : Exception
     /// <summary>A failed system call on a file: id "&lt;operation&gt;,&lt;ERRNO&gt;", kind from the errno.</summary>
     public static PscException FromErrno(string operation, int errno, string file, string? value = null, string? hint = null)
     {
-        string what = value is null ? file : $"'{value}' to {file}";
-        string message = $"{operation} {what} failed: {Native.Errno.Describe(errno)} ({Native.Errno.Name(errno)}).";
+        string verb = operation switch
+        {
+            "CGroupWrite" => "Writing",
+            "CGroupRead" => "Reading",
+            "CGroupCreate" => "Creating",
+            "CGroupRemove" => "Removing",
+            "CGroupMove" => "Moving process",
+            "CGroupOpen" => "Opening",
+            _ => operation,
+        };
+        string what = value is null ? file : operation == "CGroupMove" ? $"{value} into {file}" : $"'{value}' to {file}";
+        string message = $"{verb} {what} failed: {Native.Errno.Describe(errno)} ({Native.Errno.Name(errno)}).";
         if (hint is not null)
         {
             message += " " + hint;

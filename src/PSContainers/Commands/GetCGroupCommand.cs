@@ -10,12 +10,13 @@ namespace PSContainers.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "CGroup", DefaultParameterSetName = "Path")]
 [OutputType(typeof(CGroup))]
-public sealed class GetCGroupCommand : CGroupCommandBase
+public sealed class GetCGroupCommand : PscCommandBase
 {
     [Parameter(ParameterSetName = "Path", Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(CGroupPathCompleter))]
     [ValidateNotNullOrEmpty]
+    [Alias("CGroupPath")]
     public string[]? Path { get; set; }
 
     [Parameter(ParameterSetName = "Path")]

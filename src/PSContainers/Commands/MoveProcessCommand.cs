@@ -4,15 +4,17 @@ using PSContainers.CGroups;
 namespace PSContainers.Commands;
 
 /// <summary>
-/// Move-Process: moves processes into a cgroup below the project's root, in every hierarchy. Id binds by property
-/// name (Id, ProcessId, Pid, ProcessIds), so process objects and cgroups pipe in.
+/// Move-Process: moves processes into a cgroup below the project's root, in every hierarchy, or into a running
+/// container's cgroups (-Container). Id binds by property name (Id, ProcessId, Pid, ProcessIds), so process objects
+/// and cgroups pipe in.
 /// </summary>
 [Cmdlet(VerbsCommon.Move, "Process", SupportsShouldProcess = true, DefaultParameterSetName = "Path", ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(CGroup))]
-public sealed class MoveProcessCommand : CGroupCommandBase
+public sealed class MoveProcessCommand : PscCommandBase
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("ProcessId", "Pid", "ProcessIds")]
+    [AllowEmptyCollection]
     public int[] Id { get; set; } = Array.Empty<int>();
 
     [Parameter(ParameterSetName = "Path", Mandatory = true, Position = 1)]
@@ -23,13 +25,33 @@ public sealed class MoveProcessCommand : CGroupCommandBase
     [Parameter(ParameterSetName = "CGroup", Mandatory = true)]
     public CGroup? CGroup { get; set; }
 
+    /// <summary>A running container: the process joins its cgroups (the seeds' migrate_process).</summary>
+    [Parameter(ParameterSetName = "Container", Mandatory = true)]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string? Container { get; set; }
+
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
     private string? _destination;
+    private bool _moved;
 
     protected override void BeginProcessing()
     {
+        if (Container is not null)
+        {
+            Try(() =>
+            {
+                var c = Containers.Get(Container);
+                if (c.State is not (PSContainers.Containers.ContainerState.Running or PSContainers.Containers.ContainerState.Paused))
+                {
+                    throw new Native.PscException("ContainerNotRunning", Native.ErrorKind.InvalidOperation,
+                        $"Container '{Container}' is {c.State}; only a running container takes processes.", Container);
+                }
+                _destination = c.CGroupPath;
+            }, Container);
+            return;
+        }
         _destination = CGroup is not null ? CGroup.Path : ResolvePath(Path);
     }
 
@@ -45,13 +67,13 @@ public sealed class MoveProcessCommand : CGroupCommandBase
             {
                 continue;
             }
-            Try(() => Manager.MoveProcess(pid, _destination), pid);
+            _moved |= Try(() => Manager.MoveProcess(pid, _destination), pid);
         }
     }
 
     protected override void EndProcessing()
     {
-        if (PassThru && _destination is not null)
+        if (PassThru && _moved && _destination is not null)
         {
             Try(() => WriteObject(Manager.Get(_destination)), _destination);
         }

@@ -1,16 +1,54 @@
 using System.Management.Automation;
+using System.Management.Automation.Language;
 using PSContainers.CGroups;
+using PSContainers.Containers;
 using PSContainers.Native;
 
 namespace PSContainers.Commands;
 
 /// <summary>
-/// Shared plumbing of the cgroup cmdlets: one manager per invocation (opened on first use, closed on dispose),
-/// every cgroupfs write and signal reported through Write-Verbose, engine errors turned into ErrorRecords.
+/// Shared plumbing of every cmdlet: one cgroup manager (and container manager over it) per invocation, opened on
+/// first use and closed on dispose; every cgroupfs write and signal reported through Write-Verbose; engine errors
+/// turned into ErrorRecords.
 /// </summary>
-public abstract class CGroupCommandBase : PSCmdlet, IDisposable
+public abstract class PscCommandBase : PSCmdlet, IDisposable
 {
     private CGroupManager? _manager;
+    private ContainerManager? _containers;
+
+    /// <summary>The depot and container operations, sharing <see cref="Manager"/>.</summary>
+    protected ContainerManager Containers => _containers ??= new ContainerManager(Depot.FromEnvironment(), Manager);
+
+    /// <summary>
+    /// Containers named by -Name (wildcards allowed: no match for a pattern is fine, for a literal name it is
+    /// ContainerNotFound) or given as objects.
+    /// </summary>
+    protected IEnumerable<Container> ResolveContainers(string[]? names, Container? input)
+    {
+        if (input is not null)
+        {
+            yield return input;
+            yield break;
+        }
+        foreach (string name in names ?? Array.Empty<string>())
+        {
+            if (WildcardPattern.ContainsWildcardCharacters(name))
+            {
+                var wc = new WildcardPattern(name, WildcardOptions.IgnoreCase);
+                foreach (Container c in Containers.List((n, e) => WriteWarning($"Container '{n}': {e.Message}")).Where(c => wc.IsMatch(c.Name)))
+                {
+                    yield return c;
+                }
+                continue;
+            }
+            Container? found = null;
+            Try(() => found = Containers.Get(name), name);
+            if (found is not null)
+            {
+                yield return found;
+            }
+        }
+    }
 
     /// <summary>The host's hierarchy with the project's root.</summary>
     protected CGroupManager Manager
@@ -68,14 +106,15 @@ public abstract class CGroupCommandBase : PSCmdlet, IDisposable
 
     public void Dispose()
     {
+        _containers = null;
         _manager?.Dispose();
         _manager = null;
         GC.SuppressFinalize(this);
     }
 }
 
-/// <summary>The limit parameters shared by New-CGroup and Set-CGroupLimit.</summary>
-public abstract class CGroupLimitCommandBase : CGroupCommandBase
+/// <summary>The limit parameters shared by New-CGroup, Set-CGroupLimit and New-Container.</summary>
+public abstract class CGroupLimitCommandBase : PscCommandBase
 {
     /// <summary>Bytes of memory; -1 removes the limit. 256MB works.</summary>
     [Parameter]
@@ -89,7 +128,7 @@ public abstract class CGroupLimitCommandBase : CGroupCommandBase
     [Parameter]
     public double? CpuLimit { get; set; }
 
-    /// <summary>Relative CPU weight 1–10000 (default 100); -1 restores the default.</summary>
+    /// <summary>Relative CPU weight 1–10000; -1 restores the kernel's default (v2 weight 100, v1 1024 shares).</summary>
     [Parameter]
     public int? CpuWeight { get; set; }
 

@@ -9,7 +9,7 @@ namespace PSContainers.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "CGroup", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(void))]
-public sealed class RemoveCGroupCommand : CGroupCommandBase
+public sealed class RemoveCGroupCommand : PscCommandBase
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(CGroupPathCompleter))]

@@ -11,7 +11,7 @@ namespace PSContainers.Commands;
 [OutputType(typeof(CGroup))]
 public sealed class SetCGroupLimitCommand : CGroupLimitCommandBase
 {
-    [Parameter(ParameterSetName = "Path", Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = "Path", Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(CGroupPathCompleter))]
     [AllowEmptyString]
     public string Path { get; set; } = "";

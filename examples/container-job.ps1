@@ -1,0 +1,26 @@
+# The main job: a real container with limits. A process tree (a busy loop, a double-forked daemon and a
+# sleeper) runs isolated (PID, mount, UTS and IPC namespaces) under memory, pids and CPU limits, is measured,
+# then stopped as a whole and removed. Run it with the project's own host (no pwsh needed):
+#   ./out/shell/pscsh -NoProfile -File examples/container-job.ps1
+param([string]$Name = 'demo-job')
+
+$ErrorActionPreference = 'Stop'
+$tree = 'echo "I am pid $$ on $(hostname)"; (while :; do :; done) & setsid sh -c "trap \"\" TERM; sleep 300" & sleep 300 & wait'
+$c = New-Container -Name $Name /bin/sh -ArgumentList '-c', $tree -Hostname $Name -MemoryLimit 64MB -PidsLimit 20 -CpuLimit 0.5 |
+    Start-Container -PassThru
+try {
+    [System.Threading.Thread]::Sleep(1000)
+    $host.UI.WriteLine('The container:')
+    Get-Container -Name $Name | Out-Default
+    $host.UI.WriteLine('Its cgroup, limited and measured:')
+    Get-CGroup -Path $c.CGroupPath | Out-Default
+    $host.UI.WriteLine("Its output: $(Get-ContainerLog -Name $Name)")
+} finally {
+    # SIGTERM, then after 2 s SIGKILL to every process in the cgroup (the daemon that ignores SIGTERM too).
+    $stopped = Stop-Container -Name $Name -Timeout 2 -PassThru
+    $host.UI.WriteLine("Stopped: exit code $($stopped.ExitCode) (signal $($stopped.Signal)); processes left: $((Get-CGroup -Path $c.CGroupPath).ProcessIds.Count)")
+    Remove-Container -Name $Name
+    # Leave the machine as it was: drop the project's root cgroup too when nothing else uses it.
+    $projectRoot = $c.CGroupPath.Substring(0, $c.CGroupPath.LastIndexOf('/'))
+    if (-not (Get-CGroup)) { Remove-CGroup -Path $projectRoot -Confirm:$false }
+}

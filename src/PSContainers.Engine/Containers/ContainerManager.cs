@@ -1,0 +1,570 @@
+using System.Diagnostics;
+using System.Globalization;
+using PSContainers.CGroups;
+using PSContainers.Native;
+using PSContainers.Processes;
+
+namespace PSContainers.Containers;
+
+/// <summary>
+/// Containers: create (depot entry + cgroup with limits, nothing running), start (through psc-init), stop
+/// (SIGTERM, grace, SIGKILL to the whole cgroup), wait, list, remove. The depot is the source of truth; the live
+/// kernel (pids with their start times, the exit record psc-init writes) decides the state.
+/// </summary>
+public sealed class ContainerManager : IDisposable
+{
+    private static readonly string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    public ContainerManager(Depot depot, CGroupManager cgroups)
+    {
+        Depot = depot;
+        CGroups = cgroups;
+    }
+
+    public static ContainerManager OpenHost() => new(Depot.FromEnvironment(), CGroupManager.OpenHost());
+
+    public Depot Depot { get; }
+
+    public CGroupManager CGroups { get; }
+
+    /// <summary>Audit hook: every signal and state change, as text (the cmdlets' Write-Verbose).</summary>
+    public Action<string>? Log
+    {
+        get => CGroups.Log;
+        set => CGroups.Log = value;
+    }
+
+    /// <summary>What New-Container takes; resolved and validated by <see cref="Create"/>.</summary>
+    public sealed record Request
+    {
+        public string Name { get; init; } = "";
+        public string? Group { get; init; }
+        public string FilePath { get; init; } = "";
+        public string[] ArgumentList { get; init; } = Array.Empty<string>();
+        public ContainerIsolation Isolation { get; init; } = ContainerIsolation.Default;
+        public string? Hostname { get; init; }
+        public string? WorkingDirectory { get; init; }
+        public IDictionary<string, string>? Environment { get; init; }
+        public string? User { get; init; }
+        public string? RootPath { get; init; }
+        public IDictionary<string, object?>? ResourceLimits { get; init; }
+        public IDictionary<string, string>? Properties { get; init; }
+        public CGroupLimits Limits { get; init; } = new();
+        public bool KeepCGroup { get; init; }
+    }
+
+    /// <summary>Validates everything, then creates the depot entry and the cgroup with its limits. All or nothing.</summary>
+    public Container Create(Request r)
+    {
+        ContainerName.Check(r.Name);
+        if (r.Group is not null)
+        {
+            ContainerName.Check(r.Group, "group name");
+        }
+        string? root = null;
+        if (r.RootPath is not null)
+        {
+            root = Path.GetFullPath(r.RootPath);
+            if (!Directory.Exists(root))
+            {
+                throw new PscException("RootPathNotFound", ErrorKind.ObjectNotFound, $"The root path '{r.RootPath}' does not exist or is not a directory.", r.RootPath);
+            }
+            if (!r.Isolation.HasFlag(ContainerIsolation.Mount))
+            {
+                throw PscException.Invalid("RootPathNeedsMount", "-RootPath needs the Mount isolation (pivot_root happens in the container's mount namespace).", r.RootPath);
+            }
+        }
+        if (r.Hostname is not null && !r.Isolation.HasFlag(ContainerIsolation.Uts))
+        {
+            throw PscException.Invalid("HostnameNeedsUts", "-Hostname needs the Uts isolation; without it the container would rename the host.", r.Hostname);
+        }
+        string file = ResolveProgram(r.FilePath, root);
+        string cwd = r.WorkingDirectory ?? "/";
+        if (!cwd.StartsWith('/') || !Directory.Exists(Inside(root, cwd)))
+        {
+            throw new PscException("WorkingDirectoryNotFound", ErrorKind.ObjectNotFound, $"The working directory '{cwd}' does not exist{(root is null ? "" : " in " + root)}.", cwd);
+        }
+        int uid = 0, gid = 0;
+        int[] groups = Array.Empty<int>();
+        if (r.User is not null)
+        {
+            (uid, gid, groups) = Users.Resolve(r.User, root);
+        }
+        var rlimits = new Dictionary<string, RLimitValue>(StringComparer.Ordinal);
+        foreach (var (key, value) in r.ResourceLimits ?? new Dictionary<string, object?>())
+        {
+            rlimits[key.ToLowerInvariant()] = RLimits.Parse(key, value);
+        }
+        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = DefaultPath,
+            ["HOME"] = uid == 0 ? "/root" : "/",
+        };
+        if (r.Isolation.HasFlag(ContainerIsolation.Uts))
+        {
+            env["HOSTNAME"] = r.Hostname ?? r.Name;
+        }
+        foreach (var (key, value) in r.Environment ?? new Dictionary<string, string>())
+        {
+            if (key.Length == 0 || key.Contains('=') || key.Contains('\0') || (value ?? "").Contains('\0'))
+            {
+                throw PscException.Invalid("InvalidEnvironment", $"The environment variable '{key.Replace("\0", "\\0")}' cannot be passed (empty, '=' or NUL).", key);
+            }
+            env[key] = value ?? "";
+        }
+        var online = CpuList.Online();
+        r.Limits.Validate(online.Count, online);
+
+        string groupPath = r.Group is null ? CGroups.ProjectRoot : CGroupPath.Combine(CGroups.ProjectRoot, r.Group);
+        string cgroupPath = CGroupPath.Combine(groupPath, r.Name);
+        var spec = new ContainerSpec
+        {
+            Name = r.Name,
+            Group = r.Group,
+            FilePath = file,
+            ArgumentList = r.ArgumentList,
+            Isolation = r.Isolation,
+            Hostname = r.Isolation.HasFlag(ContainerIsolation.Uts) ? r.Hostname ?? r.Name : null,
+            WorkingDirectory = cwd,
+            Environment = env,
+            User = r.User,
+            Uid = uid,
+            Gid = gid,
+            Groups = groups,
+            RootPath = root,
+            ResourceLimits = rlimits,
+            Properties = new Dictionary<string, string>(r.Properties ?? new Dictionary<string, string>()),
+            Limits = r.Limits,
+            KeepCGroup = r.KeepCGroup,
+            CGroupPath = cgroupPath,
+            CreatedTime = DateTime.UtcNow,
+        };
+
+        using (Depot.Lock())
+        {
+            Depot.Create(r.Name);
+            bool cgroupMade = false;
+            try
+            {
+                try
+                {
+                    if (r.Group is not null && !CGroups.Exists(groupPath))
+                    {
+                        CGroups.Create(groupPath);
+                    }
+                    CGroups.Create(cgroupPath, r.Limits);
+                    cgroupMade = true;
+                }
+                catch (PscException e) when (e.Kind == ErrorKind.PermissionDenied && Sys.EffectiveUid != 0 && r.Limits.IsEmpty && r.Group is null)
+                {
+                    // A rootless container without limits runs without a cgroup of its own (like Nomad's basic
+                    // executor); its PID namespace, or psc-init as subreaper, still holds the tree together.
+                    Log?.Invoke($"container '{r.Name}' runs without a cgroup: {e.Message}");
+                    spec = spec with { CGroupPath = "" };
+                }
+                Depot.WriteJson(r.Name, "spec.json", spec);
+                Depot.AppendEvent(r.Name, "created");
+            }
+            catch
+            {
+                if (cgroupMade)
+                {
+                    TryQuietly(() => CGroups.Remove(cgroupPath, recurse: true, force: true));
+                }
+                TryQuietly(() => Depot.Delete(r.Name));
+                throw;
+            }
+        }
+        return Get(r.Name);
+    }
+
+    private static string Inside(string? root, string path) => root is null ? path : Path.Combine(root, path.TrimStart('/'));
+
+    /// <summary>An absolute path as given, a relative one with a '/' from the current directory, a bare name through PATH.</summary>
+    private static string ResolveProgram(string filePath, string? root)
+    {
+        if (string.IsNullOrWhiteSpace(filePath) || filePath.Contains('\0'))
+        {
+            throw PscException.Invalid("InvalidFilePath", "The program path is empty or contains NUL.", filePath);
+        }
+        string? found;
+        if (filePath.StartsWith('/'))
+        {
+            found = filePath;
+        }
+        else if (filePath.Contains('/'))
+        {
+            found = root is null ? Path.GetFullPath(filePath) : "/" + filePath;
+        }
+        else
+        {
+            found = (root is null ? Environment.GetEnvironmentVariable("PATH") ?? DefaultPath : DefaultPath)
+                .Split(':', StringSplitOptions.RemoveEmptyEntries)
+                .Select(d => Path.Combine(d, filePath))
+                .FirstOrDefault(p => File.Exists(Inside(root, p)));
+        }
+        string hostPath = found is null ? filePath : Inside(root, found);
+        if (found is null || !File.Exists(hostPath))
+        {
+            throw new PscException("ProgramNotFound", ErrorKind.ObjectNotFound,
+                $"The program '{filePath}' was not found{(root is null ? "" : " in " + root)}.", filePath, Errno.ENOENT);
+        }
+        if ((File.GetUnixFileMode(hostPath) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) == 0)
+        {
+            throw new PscException("ProgramNotExecutable", ErrorKind.PermissionDenied, $"The program '{hostPath}' is not executable.", filePath, Errno.EACCES);
+        }
+        return found;
+    }
+
+    /// <summary>Starts a created container and returns once its program runs (or reports why it could not).</summary>
+    public Container Start(string name, TimeSpan? timeout = null)
+    {
+        using (Depot.Lock())
+        {
+            Container c = Get(name);
+            if (c.State != ContainerState.Created)
+            {
+                throw new PscException("ContainerAlreadyStarted", ErrorKind.InvalidOperation, $"Container '{name}' is {c.State}; only a Created container can be started.", name);
+            }
+            ContainerSpec spec = c.Spec;
+            bool hasCGroup = spec.CGroupPath.Length > 0;
+            if (hasCGroup && !CGroups.Exists(spec.CGroupPath))
+            {
+                throw new PscException("CGroupNotFound", ErrorKind.ObjectNotFound, $"The cgroup '{spec.CGroupPath}' of container '{name}' is gone.", spec.CGroupPath);
+            }
+            string dir = Depot.PathOf(name);
+            foreach (string log in new[] { "stdout.log", "stderr.log" })
+            {
+                using (File.Open(Depot.FileOf(name, log), FileMode.OpenOrCreate))
+                {
+                }
+            }
+            string conf = Depot.FileOf(name, "init.conf");
+            var cgroupDirs = hasCGroup ? CGroups.WritableTrees.Where(t => t.Exists(spec.CGroupPath)).Select(t => t.FullPath(spec.CGroupPath)) : Array.Empty<string>();
+            File.WriteAllBytes(conf, Launcher.Config(spec, dir, cgroupDirs));
+            string bootId = BootId();
+            try
+            {
+                ContainerRuntimeState? state = null;
+                Launcher.Launch(conf, name, (initPid, mainPid) =>
+                {
+                    state = new ContainerRuntimeState
+                    {
+                        InitPid = initPid,
+                        InitStartTicks = ProcStat.Read(initPid)?.StartTime ?? 0,
+                        MainPid = mainPid,
+                        MainStartTicks = ProcStat.Read(mainPid)?.StartTime ?? 0,
+                        BootId = bootId,
+                        StartTime = DateTime.UtcNow,
+                    };
+                    Depot.WriteJson(name, "state.json", state);
+                    Log?.Invoke($"container '{name}': init {initPid}, main process {mainPid}");
+                }, timeout ?? TimeSpan.FromSeconds(30));
+                Depot.WriteJson(name, "state.json", state! with { Confirmed = true });
+            }
+            catch (PscException)
+            {
+                // Nothing stays behind: whatever psc-init made dies with the cgroup, and the container is Created again.
+                if (hasCGroup)
+                {
+                    TryQuietly(() => CGroups.Kill(spec.CGroupPath, TimeSpan.FromSeconds(5)));
+                }
+                TryQuietly(() => File.Delete(Depot.FileOf(name, "state.json")));
+                TryQuietly(() => File.Delete(Depot.FileOf(name, "exit")));
+                TryQuietly(() => Depot.AppendEvent(name, "start-failed"));
+                throw;
+            }
+            Depot.AppendEvent(name, "started");
+            return Get(name);
+        }
+    }
+
+    private static string BootId()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim();
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    /// <summary>One container from the depot, its state decided by the live kernel.</summary>
+    public Container Get(string name)
+    {
+        ContainerName.Check(name);
+        if (!Depot.Exists(name))
+        {
+            throw new PscException("ContainerNotFound", ErrorKind.ObjectNotFound, $"No container is named '{name}' (depot {Depot.Root}).", name);
+        }
+        ContainerSpec spec = Depot.ReadJson<ContainerSpec>(name, "spec.json")
+            ?? throw new PscException("DepotCorrupt", ErrorKind.InvalidOperation, $"The depot entry of '{name}' has no spec.json; Remove-Container -Force can remove it.", name);
+        var state = Depot.ReadJson<ContainerRuntimeState>(name, "state.json");
+        var exit = Depot.ReadKeyValues(name, "exit");
+        var c = new Container
+        {
+            Name = spec.Name,
+            Spec = spec,
+            CGroupPath = spec.CGroupPath,
+            Group = spec.Group,
+            FilePath = spec.FilePath,
+            ArgumentList = spec.ArgumentList,
+            Isolation = spec.Isolation,
+            Hostname = spec.Hostname,
+            Properties = spec.Properties,
+            CreatedTime = spec.CreatedTime,
+            DepotPath = Depot.PathOf(name),
+            State = ContainerState.Created,
+        };
+        bool sameBoot = state is null || state.BootId.Length == 0 || state.BootId == BootId();
+        bool initAlive = state is not null && sameBoot && PidHandle.IsAlive(state.InitPid, state.InitStartTicks);
+        if (state is null || (!state.Confirmed && !initAlive && exit is null))
+        {
+            return c; // never started, or a start that died before the program ran
+        }
+        c.StartTime = state.StartTime;
+        c.InitPid = state.InitPid;
+        if (exit is not null)
+        {
+            c.State = ContainerState.Exited;
+            ReadExit(c, exit);
+            c.InitPid = null;
+            return c;
+        }
+        if (initAlive)
+        {
+            c.State = spec.CGroupPath.Length > 0 && CGroups.Exists(spec.CGroupPath) && CGroups.Get(spec.CGroupPath).Frozen == true ? ContainerState.Paused : ContainerState.Running;
+            c.Pid = PidHandle.IsAlive(state.MainPid, state.MainStartTicks) ? state.MainPid : null;
+            return c;
+        }
+        // init is gone without an exit record (killed from outside, or the machine rebooted).
+        c.State = ContainerState.Exited;
+        c.InitPid = null;
+        return c;
+    }
+
+    private static void ReadExit(Container c, Dictionary<string, string> exit)
+    {
+        int signal = exit.TryGetValue("signal", out string? s) && int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int sig) ? sig : 0;
+        if (signal > 0)
+        {
+            c.Signal = signal;
+            c.ExitCode = 128 + signal;
+        }
+        else if (exit.TryGetValue("exit_code", out string? code) && int.TryParse(code, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n))
+        {
+            c.ExitCode = n;
+        }
+        if (exit.TryGetValue("exit_time_ns", out string? t) && long.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out long ns))
+        {
+            c.ExitTime = DateTime.UnixEpoch.AddTicks(ns / 100);
+        }
+        c.OomKilled = exit.TryGetValue("oom_killed", out string? oom) && oom == "1";
+    }
+
+    /// <summary>Every container in the depot. A damaged entry is reported through <paramref name="onCorrupt"/> and skipped.</summary>
+    public IEnumerable<Container> List(Action<string, PscException>? onCorrupt = null)
+    {
+        foreach (string name in Depot.Names())
+        {
+            Container? c = null;
+            try
+            {
+                c = Get(name);
+            }
+            catch (PscException e) when (e.ErrorId.StartsWith("DepotCorrupt", StringComparison.Ordinal) || e.ErrorId == "ContainerNotFound")
+            {
+                if (e.ErrorId != "ContainerNotFound")
+                {
+                    onCorrupt?.Invoke(name, e);
+                }
+            }
+            if (c is not null)
+            {
+                yield return c;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stops a running container: SIGTERM to the main process, up to <paramref name="timeout"/> for it to end, then
+    /// SIGKILL to every process in the cgroup until it is empty. <paramref name="force"/> skips the SIGTERM.
+    /// </summary>
+    public Container Stop(string name, TimeSpan timeout, bool force, Action<string, double>? progress = null)
+    {
+        Container c = Get(name);
+        if (c.State is ContainerState.Created)
+        {
+            return c;
+        }
+        var state = Depot.ReadJson<ContainerRuntimeState>(name, "state.json")!;
+        string path = c.Spec.CGroupPath;
+        if (c.State is ContainerState.Running or ContainerState.Paused)
+        {
+            using PidHandle? init = PidHandle.Open(state.InitPid, state.InitStartTicks);
+            using PidHandle? main = PidHandle.Open(state.MainPid, state.MainStartTicks);
+            if (c.State == ContainerState.Paused)
+            {
+                TryQuietly(() => CGroups.Thaw(path)); // a frozen process cannot act on SIGTERM
+            }
+            bool ended = false;
+            if (!force && main is not null && main.Signal(Sys.SIGTERM))
+            {
+                Log?.Invoke($"sent SIGTERM to {state.MainPid} (main process of '{name}')");
+                var sw = Stopwatch.StartNew();
+                while (!ended && sw.Elapsed < timeout)
+                {
+                    progress?.Invoke($"Waiting for '{name}' to exit after SIGTERM", sw.Elapsed.TotalSeconds / Math.Max(timeout.TotalSeconds, 0.001));
+                    ended = init is null || init.WaitExit(TimeSpan.FromMilliseconds(Math.Min(100, Math.Max(1, (timeout - sw.Elapsed).TotalMilliseconds))));
+                }
+            }
+            if (!ended)
+            {
+                // SIGKILL the main process first, so init records how it ended, then everything in the cgroup.
+                if (main is not null && main.Signal(Sys.SIGKILL))
+                {
+                    Log?.Invoke($"sent SIGKILL to {state.MainPid} (main process of '{name}')");
+                    init?.WaitExit(TimeSpan.FromMilliseconds(500));
+                }
+                if (path.Length == 0 && init is not null && !init.WaitExit(TimeSpan.Zero) && init.Signal(Sys.SIGKILL))
+                {
+                    // No cgroup to empty: init's death ends its PID namespace (or it already killed its tree).
+                    Log?.Invoke($"sent SIGKILL to {state.InitPid} (init of '{name}')");
+                    init.WaitExit(TimeSpan.FromSeconds(2));
+                }
+            }
+        }
+        progress?.Invoke($"Killing every process in {path}", 1);
+        if (path.Length > 0 && CGroups.Exists(path))
+        {
+            CGroups.Kill(path, TimeSpan.FromSeconds(10));
+        }
+        if (Depot.ReadKeyValues(name, "exit") is null)
+        {
+            // init died with the rest before it could write: the record says what we did to it.
+            long ns = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
+            Depot.WriteAtomic(name, "exit", $"exit_code=\nsignal={Sys.SIGKILL}\nexit_time_ns={ns}\n");
+        }
+        Depot.AppendEvent(name, "stopped", force ? "force=1" : null);
+        return Get(name);
+    }
+
+    /// <summary>Waits until the container's main process has ended; returns it with ExitCode and Signal.</summary>
+    public Container Wait(string name, TimeSpan? timeout, CancellationToken cancel)
+    {
+        Container c = Get(name);
+        if (c.State == ContainerState.Created)
+        {
+            throw new PscException("ContainerNotStarted", ErrorKind.InvalidOperation, $"Container '{name}' has not been started.", name);
+        }
+        var state = Depot.ReadJson<ContainerRuntimeState>(name, "state.json");
+        var sw = Stopwatch.StartNew();
+        using PidHandle? init = state is null ? null : PidHandle.Open(state.InitPid, state.InitStartTicks);
+        while (c.State is ContainerState.Running or ContainerState.Paused)
+        {
+            cancel.ThrowIfCancellationRequested();
+            if (timeout is TimeSpan t && sw.Elapsed >= t)
+            {
+                throw new PscException("WaitTimeout", ErrorKind.OperationTimeout, $"Container '{name}' was still running after {t.TotalSeconds:0.#} s.", name);
+            }
+            if (init is not null)
+            {
+                init.WaitExit(TimeSpan.FromMilliseconds(100));
+            }
+            else
+            {
+                Thread.Sleep(50);
+            }
+            c = Get(name);
+        }
+        return c;
+    }
+
+    /// <summary>Removes a container: its cgroup (unless KeepCGroup) and its depot entry. Running ones need -Force.</summary>
+    public void Remove(string name, bool force)
+    {
+        ContainerName.Check(name);
+        Container? c = null;
+        PscException? corrupt = null;
+        try
+        {
+            c = Get(name);
+        }
+        catch (PscException e) when (e.ErrorId.StartsWith("DepotCorrupt", StringComparison.Ordinal) && force)
+        {
+            corrupt = e;
+        }
+        if (c is not null && c.State is ContainerState.Running or ContainerState.Paused)
+        {
+            if (!force)
+            {
+                throw new PscException("ContainerRunning", ErrorKind.ResourceBusy, $"Container '{name}' is {c.State}; stop it first or use -Force.", name);
+            }
+            Stop(name, TimeSpan.Zero, force: true);
+        }
+        using (Depot.Lock())
+        {
+            var paths = c is not null
+                ? new[] { c.Spec.CGroupPath }.Where(p => p.Length > 0).ToArray()
+                : CandidateCGroups(name);
+            foreach (string path in paths)
+            {
+                if (!CGroups.Exists(path))
+                {
+                    continue;
+                }
+                if (c is not null && c.Spec.KeepCGroup)
+                {
+                    CGroups.Kill(path, TimeSpan.FromSeconds(10));
+                }
+                else
+                {
+                    CGroups.Remove(path, recurse: true, force: true, TimeSpan.FromSeconds(10));
+                }
+            }
+            Depot.Delete(name);
+            Log?.Invoke($"removed container '{name}'{(corrupt is null ? "" : " (its depot entry was damaged)")}");
+        }
+    }
+
+    /// <summary>Where a container whose spec is unreadable may have its cgroup: &lt;root&gt;/&lt;name&gt; or &lt;root&gt;/&lt;group&gt;/&lt;name&gt;.</summary>
+    private string[] CandidateCGroups(string name)
+    {
+        var list = new List<string> { CGroupPath.Combine(CGroups.ProjectRoot, name) };
+        if (CGroups.Exists(CGroups.ProjectRoot))
+        {
+            list.AddRange(CGroups.ChildPaths(CGroups.ProjectRoot).Select(g => CGroupPath.Combine(g, name)));
+        }
+        return list.Distinct().ToArray();
+    }
+
+    /// <summary>Moves an outside process into a running container's cgroups (the seeds' migrate_process).</summary>
+    public void MoveProcess(int pid, string name)
+    {
+        Container c = Get(name);
+        if (c.State is not (ContainerState.Running or ContainerState.Paused))
+        {
+            throw new PscException("ContainerNotRunning", ErrorKind.InvalidOperation, $"Container '{name}' is {c.State}; only a running container takes processes.", name);
+        }
+        if (c.Spec.CGroupPath.Length == 0)
+        {
+            throw new PscException("ContainerHasNoCGroup", ErrorKind.InvalidOperation, $"Container '{name}' runs without a cgroup of its own (rootless, without limits).", name);
+        }
+        CGroups.MoveProcess(pid, c.Spec.CGroupPath);
+    }
+
+    private static void TryQuietly(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (e is PscException or IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    public void Dispose() => CGroups.Dispose();
+}

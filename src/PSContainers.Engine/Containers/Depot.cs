@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PSContainers.Native;
+
+namespace PSContainers.Containers;
+
+/// <summary>
+/// The depot: one directory per container, the source of truth (as in Garden's RunDMC). spec.json is written
+/// once at creation, state.json at start, exit by psc-init when the main process ends, events.log is appended by
+/// both. Every file is written to a temporary name and renamed, so a reader never sees half a file; creation and
+/// removal hold one lock, so two sessions racing on a name get one winner.
+/// </summary>
+public sealed class Depot
+{
+    public const string Variable = "PSCONTAINERS_DEPOT";
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public Depot(string root)
+    {
+        Root = Path.GetFullPath(root);
+    }
+
+    /// <summary>$PSCONTAINERS_DEPOT, else /run/pscontainers for root, else $XDG_RUNTIME_DIR/pscontainers.</summary>
+    public static Depot FromEnvironment()
+    {
+        string? env = System.Environment.GetEnvironmentVariable(Variable);
+        if (!string.IsNullOrWhiteSpace(env))
+        {
+            return new Depot(env);
+        }
+        if (Sys.EffectiveUid == 0)
+        {
+            return new Depot("/run/pscontainers");
+        }
+        string? runtime = System.Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        return new Depot(Path.Combine(string.IsNullOrEmpty(runtime) ? Path.Combine(Path.GetTempPath(), "pscontainers-" + Sys.EffectiveUid) : runtime, "pscontainers"));
+    }
+
+    public string Root { get; }
+
+    public string PathOf(string name) => Path.Combine(Root, name);
+
+    public string FileOf(string name, string file) => Path.Combine(Root, name, file);
+
+    private void EnsureRoot()
+    {
+        try
+        {
+            Directory.CreateDirectory(Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Failure("DepotCreate", Root, e);
+        }
+    }
+
+    /// <summary>Holds the depot's lock (flock on .lock) until disposed; waits up to <paramref name="timeout"/>.</summary>
+    public IDisposable Lock(TimeSpan? timeout = null)
+    {
+        EnsureRoot();
+        string path = Path.Combine(Root, ".lock");
+        var sw = Stopwatch.StartNew();
+        var limit = timeout ?? TimeSpan.FromSeconds(30);
+        int delay = 1;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (sw.Elapsed < limit)
+            {
+                Thread.Sleep(delay);
+                delay = Math.Min(delay * 2, 20);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw Failure("DepotLock", path, e);
+            }
+        }
+    }
+
+    /// <summary>Creates the container's directory; the name must be free. Call under <see cref="Lock"/>.</summary>
+    public void Create(string name)
+    {
+        EnsureRoot();
+        string dir = PathOf(name);
+        if (Directory.Exists(dir) || File.Exists(dir))
+        {
+            throw new PscException("ContainerExists", ErrorKind.ResourceExists, $"A container named '{name}' already exists (depot entry {dir}).", name);
+        }
+        try
+        {
+            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Failure("DepotCreate", dir, e);
+        }
+    }
+
+    public bool Exists(string name) => Directory.Exists(PathOf(name));
+
+    /// <summary>The names of every container in the depot.</summary>
+    public IReadOnlyList<string> Names()
+    {
+        if (!Directory.Exists(Root))
+        {
+            return Array.Empty<string>();
+        }
+        return Directory.GetDirectories(Root).Select(Path.GetFileName).Where(n => ContainerName.IsValid(n)).Select(n => n!)
+            .OrderBy(n => n, StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>Writes a file atomically: a temporary file in the same directory, flushed, then renamed over the target.</summary>
+    public void WriteAtomic(string name, string file, string content)
+    {
+        string target = FileOf(name, file);
+        string temp = target + ".tmp." + System.Environment.ProcessId + "." + Environment.CurrentManagedThreadId;
+        try
+        {
+            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (var w = new StreamWriter(fs))
+            {
+                w.Write(content);
+                w.Flush();
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(temp, target, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try
+            {
+                File.Delete(temp);
+            }
+            catch (IOException)
+            {
+            }
+            throw Failure("DepotWrite", target, e);
+        }
+    }
+
+    public void WriteJson<T>(string name, string file, T value) => WriteAtomic(name, file, JsonSerializer.Serialize(value, Json));
+
+    /// <summary>Reads a JSON file; null when it does not exist; DepotCorrupt when it cannot be parsed.</summary>
+    public T? ReadJson<T>(string name, string file) where T : class
+    {
+        string path = FileOf(name, file);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<T>(text, Json) ?? throw new JsonException("empty");
+        }
+        catch (JsonException e)
+        {
+            throw new PscException("DepotCorrupt", ErrorKind.InvalidOperation,
+                $"The depot file {path} is damaged ({e.Message}); Remove-Container -Force can still remove the container.", path, 0, e);
+        }
+    }
+
+    /// <summary>Reads key=value lines (the exit record psc-init writes); null when absent.</summary>
+    public Dictionary<string, string>? ReadKeyValues(string name, string file)
+    {
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(FileOf(name, file));
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+        return lines.Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
+    }
+
+    /// <summary>Appends one event line: "&lt;unix ns&gt; &lt;event&gt; [details]" (one write, O_APPEND).</summary>
+    public void AppendEvent(string name, string evt, string? details = null)
+    {
+        long ns = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
+        string line = ns.ToString(CultureInfo.InvariantCulture) + " " + evt + (details is null ? "" : " " + details) + "\n";
+        try
+        {
+            using var fs = new FileStream(FileOf(name, "events.log"), FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+            byte[] bytes = System.Text.Encoding.UTF8.GetBytes(line);
+            fs.Write(bytes, 0, bytes.Length);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Failure("DepotWrite", FileOf(name, "events.log"), e);
+        }
+    }
+
+    /// <summary>Removes the container's directory and everything in it.</summary>
+    public void Delete(string name)
+    {
+        try
+        {
+            Directory.Delete(PathOf(name), recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Failure("DepotRemove", PathOf(name), e);
+        }
+    }
+
+    private static PscException Failure(string id, string path, Exception e)
+    {
+        var kind = e is UnauthorizedAccessException ? ErrorKind.PermissionDenied : ErrorKind.NotSpecified;
+        int errno = e.HResult is > 0 and < 4096 ? e.HResult : 0;
+        if (errno != 0)
+        {
+            kind = Errno.Kind(errno);
+            id += "," + Errno.Name(errno);
+        }
+        return new PscException(id, kind, $"{id.Split(',')[0]} {path} failed: {e.Message}", path, errno, e);
+    }
+}
+
+/// <summary>state.json: who runs the container, with start times so a reused pid is never taken for it.</summary>
+public sealed record ContainerRuntimeState
+{
+    public int InitPid { get; init; }
+
+    public ulong InitStartTicks { get; init; }
+
+    public int MainPid { get; init; }
+
+    public ulong MainStartTicks { get; init; }
+
+    public string BootId { get; init; } = "";
+
+    public DateTime StartTime { get; init; }
+
+    /// <summary>
+    /// False from "ready" until psc-init confirmed the program runs. A session killed in between leaves it false;
+    /// with init gone too, the container never ran and is Created again.
+    /// </summary>
+    public bool Confirmed { get; init; }
+}

@@ -1,0 +1,65 @@
+using System.Globalization;
+using PSContainers.Native;
+
+namespace PSContainers.Containers;
+
+/// <summary>Resolves -User (a name, or uid[:gid]) against the passwd and group files of the root the container will see.</summary>
+public static class Users
+{
+    public static (int Uid, int Gid, int[] Groups) Resolve(string user, string? rootPath)
+    {
+        string etc = Path.Combine(rootPath ?? "/", "etc");
+        string[] parts = user.Split(':');
+        if (parts.Length > 2 || parts.Any(p => p.Length == 0))
+        {
+            throw PscException.Invalid("InvalidUser", $"'{user}' is not a user: give a name, a uid, or uid:gid.", user);
+        }
+        var passwd = ReadColonFile(Path.Combine(etc, "passwd"));
+        int uid, gid;
+        string? name = null;
+        if (int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out uid))
+        {
+            var entry = passwd.FirstOrDefault(f => f.Length > 3 && f[2] == parts[0]);
+            name = entry?[0];
+            gid = entry is not null ? int.Parse(entry[3], CultureInfo.InvariantCulture) : uid;
+        }
+        else
+        {
+            var entry = passwd.FirstOrDefault(f => f.Length > 3 && f[0] == parts[0])
+                ?? throw new PscException("UserNotFound", ErrorKind.ObjectNotFound, $"The user '{parts[0]}' does not exist in {Path.Combine(etc, "passwd")}.", user);
+            name = entry[0];
+            uid = int.Parse(entry[2], CultureInfo.InvariantCulture);
+            gid = int.Parse(entry[3], CultureInfo.InvariantCulture);
+        }
+        if (parts.Length == 2)
+        {
+            if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out gid))
+            {
+                var g = ReadColonFile(Path.Combine(etc, "group")).FirstOrDefault(f => f.Length > 2 && f[0] == parts[1])
+                    ?? throw new PscException("GroupNotFound", ErrorKind.ObjectNotFound, $"The group '{parts[1]}' does not exist in {Path.Combine(etc, "group")}.", user);
+                gid = int.Parse(g[2], CultureInfo.InvariantCulture);
+            }
+        }
+        var groups = name is null
+            ? Array.Empty<int>()
+            : ReadColonFile(Path.Combine(etc, "group"))
+                .Where(f => f.Length > 3 && f[3].Split(',').Contains(name))
+                .Select(f => int.Parse(f[2], CultureInfo.InvariantCulture))
+                .Where(g => g != gid)
+                .Distinct()
+                .ToArray();
+        return (uid, gid, groups);
+    }
+
+    private static List<string[]> ReadColonFile(string path)
+    {
+        try
+        {
+            return File.ReadAllLines(path).Where(l => l.Length > 0 && l[0] != '#').Select(l => l.Split(':')).ToList();
+        }
+        catch (IOException)
+        {
+            return new List<string[]>();
+        }
+    }
+}

@@ -1,0 +1,272 @@
+using System.Management.Automation;
+using PSContainers.Containers;
+
+namespace PSContainers.Commands;
+
+/// <summary>Name (wildcards) or InputObject: the way every container cmdlet picks its containers.</summary>
+public abstract class ContainerTargetCommandBase : PscCommandBase
+{
+    [Parameter(ParameterSetName = "Name", Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    [AllowEmptyString]
+    public string[] Name { get; set; } = Array.Empty<string>();
+
+    [Parameter(ParameterSetName = "InputObject", Mandatory = true, ValueFromPipeline = true)]
+    public Container? InputObject { get; set; }
+
+    protected IEnumerable<Container> Targets() => ResolveContainers(Name, InputObject);
+}
+
+/// <summary>Get-Container: every container in the depot (found again from any session), or those named.</summary>
+[Cmdlet(VerbsCommon.Get, "Container")]
+[OutputType(typeof(Container))]
+public sealed class GetContainerCommand : PscCommandBase
+{
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    [AllowEmptyString]
+    public string[]? Name { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (Name is null)
+        {
+            foreach (Container c in Containers.List((n, e) => WriteWarning($"Container '{n}' is damaged: {e.Message}")))
+            {
+                WriteObject(c);
+            }
+            return;
+        }
+        foreach (Container c in ResolveContainers(Name, null))
+        {
+            WriteObject(c);
+        }
+    }
+}
+
+/// <summary>Start-Container: runs created containers; -Wait streams stdout to output and stderr to errors until it ends.</summary>
+[Cmdlet(VerbsLifecycle.Start, "Container", DefaultParameterSetName = "Name", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(Container), typeof(string))]
+public sealed class StartContainerCommand : ContainerTargetCommandBase
+{
+    private readonly CancellationTokenSource _stop = new();
+
+    [Parameter]
+    public SwitchParameter Wait { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (Container target in Targets().ToList())
+        {
+            if (!ShouldProcess(target.Name, "Start container"))
+            {
+                continue;
+            }
+            Container? started = null;
+            if (!Try(() => started = Containers.Start(target.Name), target.Name) || started is null)
+            {
+                continue;
+            }
+            if (Wait)
+            {
+                var logs = new ContainerLogs(Containers.Depot, target.Name);
+                try
+                {
+                    while (true)
+                    {
+                        Emit(logs.ReadNew());
+                        Container now = Containers.Get(target.Name);
+                        if (now.State is ContainerState.Exited)
+                        {
+                            Emit(logs.ReadNew(final: true));
+                            started = now;
+                            SessionState.PSVariable.Set("LASTEXITCODE", now.ExitCode ?? 0);
+                            break;
+                        }
+                        _stop.Token.WaitHandle.WaitOne(20);
+                        if (_stop.IsCancellationRequested)
+                        {
+                            return;
+                        }
+                    }
+                }
+                catch (Native.PscException e)
+                {
+                    WriteError(Errors.From(e));
+                    continue;
+                }
+            }
+            if (PassThru)
+            {
+                WriteObject(started);
+            }
+        }
+    }
+
+    private void Emit(IEnumerable<(LogStream Stream, string Line)> lines)
+    {
+        foreach (var (stream, line) in lines)
+        {
+            if (stream == LogStream.Stdout)
+            {
+                WriteObject(line);
+            }
+            else
+            {
+                WriteError(new ErrorRecord(new RemoteException(line), "ContainerStderr", ErrorCategory.FromStdErr, line));
+            }
+        }
+    }
+
+    protected override void StopProcessing() => _stop.Cancel();
+}
+
+/// <summary>
+/// Stop-Container: SIGTERM to the main process, then after -Timeout seconds (default 10, as Garden) SIGKILL to every
+/// process in the cgroup until it is empty; -Force kills at once.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Stop, "Container", DefaultParameterSetName = "Name", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(Container))]
+public sealed class StopContainerCommand : ContainerTargetCommandBase
+{
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int Timeout { get; set; } = 10;
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (Container target in Targets().ToList())
+        {
+            if (!ShouldProcess(target.Name, Force ? "Kill every process of the container" : $"Stop container (SIGTERM, SIGKILL after {Timeout} s)"))
+            {
+                continue;
+            }
+            var progress = new ProgressRecord(1, $"Stop-Container {target.Name}", "Stopping");
+            Try(() =>
+            {
+                Container c = Containers.Stop(target.Name, TimeSpan.FromSeconds(Timeout), Force, (status, fraction) =>
+                {
+                    progress.StatusDescription = status;
+                    progress.PercentComplete = (int)Math.Clamp(fraction * 100, 0, 100);
+                    WriteProgress(progress);
+                });
+                progress.RecordType = ProgressRecordType.Completed;
+                WriteProgress(progress);
+                if (PassThru)
+                {
+                    WriteObject(c);
+                }
+            }, target.Name);
+        }
+    }
+}
+
+/// <summary>Wait-Container: waits until each container's main process has ended; returns it with ExitCode and Signal.</summary>
+[Cmdlet(VerbsLifecycle.Wait, "Container", DefaultParameterSetName = "Name")]
+[OutputType(typeof(Container))]
+public sealed class WaitContainerCommand : ContainerTargetCommandBase
+{
+    private readonly CancellationTokenSource _stop = new();
+
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int? Timeout { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (Container target in Targets().ToList())
+        {
+            try
+            {
+                Try(() => WriteObject(Containers.Wait(target.Name, Timeout is int t ? TimeSpan.FromSeconds(t) : null, _stop.Token)), target.Name);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    protected override void StopProcessing() => _stop.Cancel();
+}
+
+/// <summary>Remove-Container: removes the cgroup (unless -KeepCGroup was given at creation) and the depot entry.</summary>
+[Cmdlet(VerbsCommon.Remove, "Container", DefaultParameterSetName = "Name", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(void))]
+public sealed class RemoveContainerCommand : ContainerTargetCommandBase
+{
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (InputObject is null && Force)
+        {
+            // -Force also removes entries too damaged to read, which ResolveContainers cannot return.
+            foreach (string name in Name)
+            {
+                if (!WildcardPattern.ContainsWildcardCharacters(name) && Containers.Depot.Exists(name))
+                {
+                    if (ShouldProcess(name, "Stop and remove container"))
+                    {
+                        Try(() => Containers.Remove(name, force: true), name);
+                    }
+                    continue;
+                }
+                foreach (Container c in ResolveContainers(new[] { name }, null).ToList())
+                {
+                    if (ShouldProcess(c.Name, "Stop and remove container"))
+                    {
+                        Try(() => Containers.Remove(c.Name, force: true), c.Name);
+                    }
+                }
+            }
+            return;
+        }
+        foreach (Container target in Targets().ToList())
+        {
+            if (ShouldProcess(target.Name, Force ? "Stop and remove container" : "Remove container"))
+            {
+                Try(() => Containers.Remove(target.Name, Force), target.Name);
+            }
+        }
+    }
+}
+
+/// <summary>Get-ContainerLog: the lines the container's main process wrote to stdout and stderr.</summary>
+[Cmdlet(VerbsCommon.Get, "ContainerLog", DefaultParameterSetName = "Name")]
+[OutputType(typeof(string))]
+public sealed class GetContainerLogCommand : ContainerTargetCommandBase
+{
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int? Tail { get; set; }
+
+    [Parameter]
+    public LogStream Stream { get; set; } = LogStream.All;
+
+    protected override void ProcessRecord()
+    {
+        foreach (Container target in Targets().ToList())
+        {
+            Try(() =>
+            {
+                foreach (var (_, line) in new ContainerLogs(Containers.Depot, target.Name).Read(Stream, Tail))
+                {
+                    WriteObject(line);
+                }
+            }, target.Name);
+        }
+    }
+}

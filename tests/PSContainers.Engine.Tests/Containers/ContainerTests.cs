@@ -1,0 +1,282 @@
+using System.Diagnostics;
+using PSContainers.CGroups;
+using PSContainers.Containers;
+using PSContainers.Engine.Tests.Support;
+using PSContainers.Native;
+using PSContainers.Processes;
+
+namespace PSContainers.Engine.Tests.Containers;
+
+/// <summary>A depot and a cgroup root of the test's own; every container, cgroup and process removed on dispose.</summary>
+public sealed class ContainerHost : IDisposable
+{
+    private readonly TempDir _depotDir = new();
+
+    public ContainerHost()
+    {
+        Skip.IfNot(Tmds.Linux.LibC.geteuid() == 0, "needs root to create cgroups and namespaces");
+        Root = "/psc-xunit-c-" + Guid.NewGuid().ToString("N")[..8];
+        Manager = NewSession();
+    }
+
+    public string Root { get; }
+
+    public ContainerManager Manager { get; }
+
+    /// <summary>A second manager over the same depot and root: what a new session sees.</summary>
+    public ContainerManager NewSession() => new(new Depot(_depotDir.Path), new CGroupManager(CGroupHierarchy.Detect(), Root));
+
+    public Container Run(string name, string script, ContainerIsolation isolation = ContainerIsolation.Default, CGroupLimits? limits = null)
+    {
+        Manager.Create(new ContainerManager.Request
+        {
+            Name = name, FilePath = "/bin/sh", ArgumentList = new[] { "-c", script }, Isolation = isolation, Limits = limits ?? new CGroupLimits(),
+        });
+        return Manager.Start(name);
+    }
+
+    public string[] Stdout(string name) => File.ReadAllLines(Manager.Depot.FileOf(name, "stdout.log"));
+
+    public void Dispose()
+    {
+        try
+        {
+            foreach (string name in Manager.Depot.Names())
+            {
+                try
+                {
+                    Manager.Remove(name, force: true);
+                }
+                catch (PscException)
+                {
+                }
+            }
+            if (Manager.CGroups.Exists(Root))
+            {
+                Manager.CGroups.Remove(Root, recurse: true, force: true, TimeSpan.FromSeconds(10));
+            }
+        }
+        finally
+        {
+            Manager.Dispose();
+            _depotDir.Dispose();
+        }
+    }
+}
+
+public class ContainerTests
+{
+    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
+
+    [SkippableTheory]
+    [InlineData("exit 0", 0, null)]
+    [InlineData("exit 1", 1, null)]
+    [InlineData("exit 42", 42, null)]
+    [InlineData("exit 255", 255, null)]
+    [InlineData("kill -TERM $$", 143, 15)]
+    [InlineData("kill -KILL $$", 137, 9)]
+    public void TheMainProcesssExitComesBackExactly(string script, int code, int? signal)
+    {
+        using var h = new ContainerHost();
+        h.Run("code", script);
+        var c = h.Manager.Wait("code", Minute, CancellationToken.None);
+        Assert.Equal(ContainerState.Exited, c.State);
+        Assert.Equal(code, c.ExitCode);
+        Assert.Equal(signal, c.Signal);
+        Assert.NotNull(c.ExitTime);
+    }
+
+    [SkippableFact]
+    public void LimitsApplyBeforeTheFirstInstruction()
+    {
+        using var h = new ContainerHost();
+        h.Manager.Create(new ContainerManager.Request { Name = "lim", FilePath = "/bin/true", Limits = new CGroupLimits { PidsLimit = 7, MemoryLimit = 48L << 20 } });
+        var cg = h.Manager.CGroups.Get(h.Root + "/lim");
+        Assert.Equal(7, cg.PidsLimit);
+        Assert.Equal(48L << 20, cg.MemoryLimit);
+        Assert.Equal(ContainerState.Created, h.Manager.Get("lim").State);
+    }
+
+    [SkippableFact]
+    public void APidNamespaceShowsInitAsOneAndTheProgramAsTwo()
+    {
+        using var h = new ContainerHost();
+        h.Run("pidns", "echo $$ $PPID; hostname; ls /proc | grep -cE '^[0-9]+$'");
+        h.Manager.Wait("pidns", Minute, CancellationToken.None);
+        var lines = h.Stdout("pidns");
+        Assert.Equal("2 1", lines[0]);
+        Assert.Equal("pidns", lines[1]);
+        Assert.InRange(int.Parse(lines[2]), 3, 4); // init, sh, ls (and grep while it starts)
+    }
+
+    [SkippableFact]
+    public void StopKillsTheWholeTreeIncludingDaemonsAndTermIgnorers()
+    {
+        using var h = new ContainerHost();
+        string tree = "trap '' TERM; sleep 300 & (sleep 300 & (sleep 300 & wait) & wait) & setsid sh -c 'trap \"\" TERM; sleep 300' & echo up; wait";
+        var c = h.Run("tree", tree);
+        var deadline = Stopwatch.StartNew();
+        while (h.Manager.CGroups.ProcessIds(c.CGroupPath).Count < 8 && deadline.ElapsedMilliseconds < 5000)
+        {
+            Thread.Sleep(20);
+        }
+        var pids = h.Manager.CGroups.ProcessIds(c.CGroupPath);
+        Assert.True(pids.Count >= 8, $"{pids.Count} processes");
+        var sw = Stopwatch.StartNew();
+        var stopped = h.Manager.Stop("tree", TimeSpan.FromSeconds(1), force: false);
+        sw.Stop();
+        Assert.InRange(sw.Elapsed.TotalSeconds, 0.9, 2.5); // the TERM ignorer takes the timeout, no longer
+        Assert.Equal(ContainerState.Exited, stopped.State);
+        Assert.Empty(h.Manager.CGroups.ProcessIds(c.CGroupPath));
+        foreach (int pid in pids)
+        {
+            Assert.False(IsAlive(pid), $"process {pid} survived");
+        }
+    }
+
+    [SkippableFact]
+    public void AHundredOrphanedZombiesAreReapedWithinASecond()
+    {
+        using var h = new ContainerHost();
+        // Each child exits at once and leaves a grandchild that exits 0.2 s later as an orphan of init.
+        var c = h.Run("zombies", "i=0; while [ $i -lt 100 ]; do sh -c 'sleep 0.2 & exit' ; i=$((i+1)); done; echo made; exec sleep 300",
+            limits: new CGroupLimits { PidsLimit = 400 });
+        var sw = Stopwatch.StartNew();
+        while (File.ReadAllText(h.Manager.Depot.FileOf("zombies", "stdout.log")) != "made\n" && sw.ElapsedMilliseconds < 20000)
+        {
+            Thread.Sleep(20);
+        }
+        Thread.Sleep(1200);
+        int zombies = h.Manager.CGroups.ProcessIds(c.CGroupPath).Count(p => ProcStat.Read(p)?.State == 'Z');
+        var left = h.Manager.CGroups.ProcessIds(c.CGroupPath);
+        Assert.Equal(0, zombies);
+        Assert.Equal(2, left.Count); // init and the sleeping main process
+    }
+
+    [SkippableFact]
+    public void ANewSessionFindsWaitsStopsAndRemovesTheContainer()
+    {
+        using var h = new ContainerHost();
+        var started = h.Run("again", "exec sleep 300");
+        using (var other = h.NewSession())
+        {
+            var seen = other.Get("again");
+            Assert.Equal(ContainerState.Running, seen.State);
+            Assert.Equal(started.Pid, seen.Pid);
+            var stopped = other.Stop("again", TimeSpan.FromSeconds(5), force: false);
+            Assert.Equal(143, stopped.ExitCode);
+            other.Remove("again", force: false);
+        }
+        Assert.False(IsAlive(started.Pid!.Value));
+        Assert.Empty(h.Manager.Depot.Names());
+        Assert.False(h.Manager.CGroups.Exists(started.CGroupPath));
+    }
+
+    [SkippableFact]
+    public void AReusedPidIsNeverTakenForTheContainer()
+    {
+        using var h = new ContainerHost();
+        h.Run("reuse", "exec sleep 300");
+        // Pretend the recorded processes started at another time: the pids now belong to "someone else".
+        var state = h.Manager.Depot.ReadJson<ContainerRuntimeState>("reuse", "state.json")!;
+        h.Manager.Depot.WriteJson("reuse", "state.json", state with { InitStartTicks = state.InitStartTicks + 1, MainStartTicks = state.MainStartTicks + 1 });
+        var c = h.Manager.Get("reuse");
+        Assert.Equal(ContainerState.Exited, c.State);
+        Assert.Null(c.Pid);
+        Assert.True(IsAlive(state.MainPid)); // not signalled by Get; Remove kills through the cgroup only
+        h.Manager.Remove("reuse", force: true);
+        Assert.False(IsAlive(state.MainPid));
+    }
+
+    [SkippableFact]
+    public void AFailedExecIsAnErrorWithTheErrnoAndLeavesNothingRunning()
+    {
+        using var h = new ContainerHost();
+        using var dir = new TempDir();
+        string script = Path.Combine(dir.Path, "prog");
+        File.WriteAllText(script, "#!/no/such/interpreter\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        h.Manager.Create(new ContainerManager.Request { Name = "noexec", FilePath = script });
+        var ex = Assert.Throws<PscException>(() => h.Manager.Start("noexec"));
+        Assert.Equal("ContainerExec,ENOENT", ex.ErrorId);
+        Assert.Equal(ErrorKind.ObjectNotFound, ex.Kind);
+        Assert.Equal(ContainerState.Created, h.Manager.Get("noexec").State);
+        Assert.Empty(h.Manager.CGroups.ProcessIds(h.Root + "/noexec"));
+    }
+
+    [SkippableFact]
+    public void TwoCreatorsOfOneNameGetOneWinnerAndOneClearError()
+    {
+        using var h = new ContainerHost();
+        var errors = new List<string>();
+        var winners = 0;
+        Parallel.For(0, 8, _ =>
+        {
+            using var session = h.NewSession();
+            try
+            {
+                session.Create(new ContainerManager.Request { Name = "race", FilePath = "/bin/true" });
+                Interlocked.Increment(ref winners);
+            }
+            catch (PscException e)
+            {
+                lock (errors)
+                {
+                    errors.Add(e.ErrorId);
+                }
+            }
+        });
+        Assert.Equal(1, winners);
+        Assert.Equal(7, errors.Count);
+        Assert.All(errors, e => Assert.Equal("ContainerExists", e));
+    }
+
+    [SkippableTheory]
+    [InlineData("..")]
+    [InlineData("a/b")]
+    [InlineData("")]
+    [InlineData("nul\0")]
+    [InlineData("0123456789012345678901234567890123456789012345678901234567890123")]
+    public void BadNamesAreRefusedBeforeAnythingIsMade(string name)
+    {
+        using var h = new ContainerHost();
+        var ex = Assert.Throws<PscException>(() => h.Manager.Create(new ContainerManager.Request { Name = name, FilePath = "/bin/true" }));
+        Assert.Equal("InvalidContainerName", ex.ErrorId);
+        Assert.Empty(h.Manager.Depot.Names());
+        Assert.False(h.Manager.CGroups.Exists(h.Root));
+    }
+
+    [SkippableFact]
+    public void ABadLimitLeavesNoDepotEntryAndNoCGroup()
+    {
+        using var h = new ContainerHost();
+        h.Manager.CGroups.Create(h.Root);
+        Assert.Throws<PscException>(() => h.Manager.Create(new ContainerManager.Request
+        {
+            Name = "half", FilePath = "/bin/true", Limits = new CGroupLimits { MemoryLimit = 64L << 20, MemorySwapLimit = 1L << 20 },
+        }));
+        Assert.Empty(h.Manager.Depot.Names());
+        Assert.False(h.Manager.CGroups.Exists(h.Root + "/half"));
+    }
+
+    private static bool IsAlive(int pid) => ProcStat.Read(pid) is { } s && s.State is not ('Z' or 'X');
+}
+
+public class InterruptedStartTests
+{
+    [SkippableFact]
+    public void AStartWhoseSessionDiedBeforeTheProgramRanIsCreatedAgain()
+    {
+        using var h = new ContainerHost();
+        h.Manager.Create(new ContainerManager.Request { Name = "cut", FilePath = "/bin/true" });
+        // What a session killed between psc-init's "ready" and "go" leaves: state.json unconfirmed, init gone.
+        h.Manager.Depot.WriteJson("cut", "state.json", new ContainerRuntimeState { InitPid = int.MaxValue, MainPid = int.MaxValue, StartTime = DateTime.UtcNow });
+        using (var next = h.NewSession())
+        {
+            Assert.Equal(ContainerState.Created, next.Get("cut").State);
+            next.Start("cut");
+            var done = next.Wait("cut", TimeSpan.FromMinutes(1), CancellationToken.None);
+            Assert.Equal(0, done.ExitCode);
+        }
+    }
+}
