@@ -280,3 +280,55 @@ public class InterruptedStartTests
         }
     }
 }
+
+public class ContainerRootAndNamespaceTests
+{
+    [SkippableFact]
+    public void RootPathPivotsIntoAPreparedDirectory()
+    {
+        using var h = new ContainerHost();
+        using var dir = new TempDir();
+        string rootfs = Path.Combine(dir.Path, "rootfs");
+        Directory.CreateDirectory(Path.Combine(rootfs, "proc"));
+        Directory.CreateDirectory(Path.Combine(rootfs, "etc"));
+        File.WriteAllText(Path.Combine(rootfs, "etc", "passwd"), "root:x:0:0::/:/prog\nworker:x:1234:1234::/:/prog\n");
+        // A static program that lists / and prints its uid: nothing else exists in this root.
+        string source = Path.Combine(dir.Path, "prog.c");
+        File.WriteAllText(source, "#include <dirent.h>\n#include <stdio.h>\n#include <unistd.h>\nint main(void){DIR*d=opendir(\"/\");struct dirent*e;" +
+            "while((e=readdir(d)))if(e->d_name[0]!='.')printf(\"%s\\n\",e->d_name);printf(\"uid %d\\n\",(int)getuid());return 0;}\n");
+        var cc = Process.Start(new ProcessStartInfo("cc", new[] { "-static", "-O2", "-o", Path.Combine(rootfs, "prog"), source }))!;
+        cc.WaitForExit();
+        Skip.If(cc.ExitCode != 0, "cannot build a static program (libc6-dev)");
+        h.Manager.Create(new ContainerManager.Request { Name = "rooted", FilePath = "/prog", RootPath = rootfs, User = "worker" });
+        h.Manager.Start("rooted");
+        var c = h.Manager.Wait("rooted", TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.Equal(0, c.ExitCode);
+        var lines = h.Stdout("rooted").ToList();
+        Assert.Equal("uid 1234", lines[^1]); // resolved from the root's own /etc/passwd
+        Assert.Equal(new[] { "etc", "proc", "prog" }, lines.Take(lines.Count - 1).OrderBy(x => x).ToArray());
+    }
+
+    [SkippableFact]
+    public void ACGroupNamespaceShowsTheContainersCGroupAsItsRoot()
+    {
+        using var h = new ContainerHost();
+        h.Run("cgns", "cat /proc/self/cgroup", ContainerIsolation.Default | ContainerIsolation.CGroup);
+        h.Manager.Wait("cgns", TimeSpan.FromMinutes(1), CancellationToken.None);
+        var lines = h.Stdout("cgns");
+        Assert.Contains(lines, l => l == "0::/");
+        Assert.DoesNotContain(lines, l => l.Contains(h.Root));
+    }
+
+    [SkippableFact]
+    public void RootPathThatDoesNotExistAndUnknownUsersAreRefused()
+    {
+        using var h = new ContainerHost();
+        Assert.Equal("RootPathNotFound", Assert.Throws<PscException>(() => h.Manager.Create(new ContainerManager.Request { Name = "x", FilePath = "/bin/true", RootPath = "/no/such/root" })).ErrorId);
+        Assert.Equal("UserNotFound", Assert.Throws<PscException>(() => h.Manager.Create(new ContainerManager.Request { Name = "x", FilePath = "/bin/true", User = "no-such-user-psc" })).ErrorId);
+        Assert.Equal("InvalidResourceLimit", Assert.Throws<PscException>(() => h.Manager.Create(new ContainerManager.Request
+        {
+            Name = "x", FilePath = "/bin/true", ResourceLimits = new Dictionary<string, object?> { ["nofile"] = "2:1" },
+        })).ErrorId);
+        Assert.Empty(h.Manager.Depot.Names());
+    }
+}
