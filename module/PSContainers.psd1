@@ -23,6 +23,12 @@
         'Get-Container'
         'Remove-Container'
         'Get-ContainerLog'
+        'Get-ContainerStats'
+        'Suspend-Container'
+        'Resume-Container'
+        'Set-ContainerProperty'
+        'Remove-ContainerProperty'
+        'Get-ContainerEvent'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -162,6 +162,33 @@ public sealed class CGroupManager : IDisposable
         return cg;
     }
 
+    /// <summary>One sample of a cgroup's usage, from whichever hierarchy serves each controller.</summary>
+    public CGroupStats ReadStats(string path)
+    {
+        RequireExists(path);
+        var s = new CGroupStats { Path = path, Timestamp = DateTime.UtcNow };
+        foreach (var (driver, set) in ControllersOf(path))
+        {
+            driver.ReadStats(path, s, set);
+        }
+        if (Unified is CGroupTree u && path != "/" && u.Exists(path))
+        {
+            new V2Driver(u).ReadCoreStats(path, s);
+        }
+        return s;
+    }
+
+    /// <summary>The OOM killer's kill count in a cgroup (v2 memory.events, v1 memory.oom_control), null without one.</summary>
+    public long? OomKills(string path)
+    {
+        if (!_drivers.TryGetValue("memory", out var d) || !d.Tree.Exists(path))
+        {
+            return null;
+        }
+        string? text = d.Tree.TryRead(path, d.Tree.IsV2 ? "memory.events" : "memory.oom_control");
+        return V2Driver.KeyValues(text).TryGetValue("oom_kill", out long k) ? k : null;
+    }
+
     /// <summary>The direct children of a cgroup (union over the hierarchies).</summary>
     public IReadOnlyList<string> ChildPaths(string path)
     {

@@ -19,6 +19,9 @@ internal interface IControllerDriver
 
     /// <summary>Reads limits and usage of the controllers this driver serves into <paramref name="cg"/>.</summary>
     void Read(string path, CGroup cg, ISet<string> controllers);
+
+    /// <summary>Reads the usage statistics of the controllers this driver serves into <paramref name="s"/>.</summary>
+    void ReadStats(string path, CGroupStats s, ISet<string> controllers);
 }
 
 internal static class LimitText
@@ -158,6 +161,52 @@ internal sealed class V1Driver : IControllerDriver
             cg.Frozen = state is null ? null : state.Trim() == "FROZEN";
         }
     }
+
+    public void ReadStats(string path, CGroupStats s, ISet<string> controllers)
+    {
+        if (controllers.Contains("memory"))
+        {
+            s.MemoryUsage = LimitText.ParseCount(Tree.TryRead(path, "memory.usage_in_bytes"));
+            s.MemoryPeak = LimitText.ParseCount(Tree.TryRead(path, "memory.max_usage_in_bytes"));
+            s.MemoryLimit = LimitText.ParseCount(Tree.TryRead(path, "memory.limit_in_bytes"));
+            string? statText = Tree.TryRead(path, "memory.stat");
+            if (statText is not null)
+            {
+                var stat = StatFiles.KeyValues(statText);
+                // total_* counts the whole subtree, as v2's files do.
+                s.MemoryCache = stat.TryGetValue("total_cache", out long c) ? c : null;
+                s.MemoryRss = stat.TryGetValue("total_rss", out long r) ? r : null;
+                s.MemorySwap = stat.TryGetValue("total_swap", out long w) ? w : null;
+            }
+            var oom = StatFiles.KeyValues(Tree.TryRead(path, "memory.oom_control"));
+            s.OomKills = oom.TryGetValue("oom_kill", out long k) ? k : null;
+        }
+        if (controllers.Contains("cpuacct"))
+        {
+            s.CpuUsageNs = LimitText.ParseCount(Tree.TryRead(path, "cpuacct.usage"));
+            s.CpuUserNs = LimitText.ParseCount(Tree.TryRead(path, "cpuacct.usage_user"));
+            s.CpuSystemNs = LimitText.ParseCount(Tree.TryRead(path, "cpuacct.usage_sys"));
+        }
+        if (controllers.Contains("cpu"))
+        {
+            var stat = StatFiles.KeyValues(Tree.TryRead(path, "cpu.stat"));
+            s.CpuPeriods = stat.TryGetValue("nr_periods", out long p) ? p : null;
+            s.CpuThrottledPeriods = stat.TryGetValue("nr_throttled", out long t) ? t : null;
+            s.CpuThrottledNs = stat.TryGetValue("throttled_time", out long ns) ? ns : null;
+        }
+        if (controllers.Contains("pids"))
+        {
+            s.PidsCurrent = LimitText.ParseCount(Tree.TryRead(path, "pids.current"));
+            s.PidsLimit = LimitText.ParseCount(Tree.TryRead(path, "pids.max"));
+        }
+        if (controllers.Contains("blkio"))
+        {
+            var bytes = StatFiles.BlkioV1(Tree.TryRead(path, "blkio.throttle.io_service_bytes_recursive") ?? Tree.TryRead(path, "blkio.throttle.io_service_bytes"));
+            var ops = StatFiles.BlkioV1(Tree.TryRead(path, "blkio.throttle.io_serviced_recursive") ?? Tree.TryRead(path, "blkio.throttle.io_serviced"));
+            (s.IoReadBytes, s.IoWriteBytes) = bytes is { } b ? (b.Read, b.Write) : ((long?)null, (long?)null);
+            (s.IoReadOps, s.IoWriteOps) = ops is { } o ? (o.Read, o.Write) : ((long?)null, (long?)null);
+        }
+    }
 }
 
 /// <summary>cgroup v2: one unified hierarchy; controllers must be enabled in the parent's subtree_control.</summary>
@@ -261,6 +310,62 @@ internal sealed class V2Driver : IControllerDriver
             cg.PidsLimit = LimitText.ParseCount(Tree.TryRead(path, "pids.max"));
             cg.PidsCurrent = LimitText.ParseCount(Tree.TryRead(path, "pids.current"));
         }
+    }
+
+    public void ReadStats(string path, CGroupStats s, ISet<string> controllers)
+    {
+        if (controllers.Contains("memory"))
+        {
+            s.MemoryUsage = LimitText.ParseCount(Tree.TryRead(path, "memory.current"));
+            s.MemoryPeak = LimitText.ParseCount(Tree.TryRead(path, "memory.peak"));
+            s.MemoryLimit = LimitText.ParseCount(Tree.TryRead(path, "memory.max"));
+            string? statText = Tree.TryRead(path, "memory.stat");
+            if (statText is not null)
+            {
+                var stat = KeyValues(statText);
+                s.MemoryCache = stat.TryGetValue("file", out long c) ? c : null;
+                s.MemoryRss = stat.TryGetValue("anon", out long r) ? r : null;
+            }
+            s.MemorySwap = LimitText.ParseCount(Tree.TryRead(path, "memory.swap.current"));
+            string? eventsText = Tree.TryRead(path, "memory.events");
+            if (eventsText is not null)
+            {
+                var events = KeyValues(eventsText);
+                s.OomEvents = events.TryGetValue("oom", out long o) ? o : null;
+                s.OomKills = events.TryGetValue("oom_kill", out long k) ? k : null;
+            }
+        }
+        if (controllers.Contains("cpu"))
+        {
+            var stat = KeyValues(Tree.TryRead(path, "cpu.stat"));
+            s.CpuPeriods = stat.TryGetValue("nr_periods", out long p) ? p : null;
+            s.CpuThrottledPeriods = stat.TryGetValue("nr_throttled", out long t) ? t : null;
+            s.CpuThrottledNs = stat.TryGetValue("throttled_usec", out long us) ? us * 1000 : null;
+        }
+        if (controllers.Contains("pids"))
+        {
+            s.PidsCurrent = LimitText.ParseCount(Tree.TryRead(path, "pids.current"));
+            s.PidsLimit = LimitText.ParseCount(Tree.TryRead(path, "pids.max"));
+        }
+        if (controllers.Contains("io") && StatFiles.IoStatV2(Tree.TryRead(path, "io.stat")) is { } io)
+        {
+            (s.IoReadBytes, s.IoWriteBytes, s.IoReadOps, s.IoWriteOps) = (io.ReadBytes, io.WriteBytes, io.ReadOps, io.WriteOps);
+        }
+    }
+
+    /// <summary>The core files every cgroup2 cgroup has, with or without controllers: CPU time and pressure.</summary>
+    public void ReadCoreStats(string path, CGroupStats s)
+    {
+        var cpu = KeyValues(Tree.TryRead(path, "cpu.stat"));
+        if (cpu.TryGetValue("usage_usec", out long usage))
+        {
+            s.CpuUsageNs ??= usage * 1000;
+            s.CpuUserNs ??= cpu.TryGetValue("user_usec", out long u) ? u * 1000 : null;
+            s.CpuSystemNs ??= cpu.TryGetValue("system_usec", out long sy) ? sy * 1000 : null;
+        }
+        s.CpuPressure = PressureInfo.Parse(Tree.TryRead(path, "cpu.pressure"));
+        s.MemoryPressure = PressureInfo.Parse(Tree.TryRead(path, "memory.pressure"));
+        s.IoPressure = PressureInfo.Parse(Tree.TryRead(path, "io.pressure"));
     }
 
     /// <summary>Parses "key value" lines (cgroup.events, memory.events, cpu.stat…).</summary>

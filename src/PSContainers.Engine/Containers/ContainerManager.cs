@@ -326,6 +326,7 @@ public sealed class ContainerManager : IDisposable
         }
         c.StartTime = state.StartTime;
         c.InitPid = state.InitPid;
+        NoteOomKills(c);
         if (exit is not null)
         {
             c.State = ContainerState.Exited;
@@ -345,6 +346,24 @@ public sealed class ContainerManager : IDisposable
         return c;
     }
 
+    /// <summary>
+    /// OOM kills come from the cgroup's own counter (v2 memory.events oom_kill, v1 memory.oom_control oom_kill); each
+    /// new one is written to the event log the first time any session looks.
+    /// </summary>
+    private void NoteOomKills(Container c)
+    {
+        long kills = c.CGroupPath.Length == 0 ? 0 : CGroups.OomKills(c.CGroupPath) ?? 0;
+        c.OomKilled = kills > 0;
+        if (kills > 0)
+        {
+            long logged = Events(c.Name).Count(e => e.Event == "oom-killed");
+            for (long i = logged; i < kills; i++)
+            {
+                Depot.AppendEvent(c.Name, "oom-killed", $"count={i + 1}");
+            }
+        }
+    }
+
     private static void ReadExit(Container c, Dictionary<string, string> exit)
     {
         int signal = exit.TryGetValue("signal", out string? s) && int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int sig) ? sig : 0;
@@ -361,7 +380,6 @@ public sealed class ContainerManager : IDisposable
         {
             c.ExitTime = DateTime.UnixEpoch.AddTicks(ns / 100);
         }
-        c.OomKilled = exit.TryGetValue("oom_killed", out string? oom) && oom == "1";
     }
 
     /// <summary>Every container in the depot. A damaged entry is reported through <paramref name="onCorrupt"/> and skipped.</summary>
@@ -538,6 +556,86 @@ public sealed class ContainerManager : IDisposable
             list.AddRange(CGroups.ChildPaths(CGroups.ProjectRoot).Select(g => CGroupPath.Combine(g, name)));
         }
         return list.Distinct().ToArray();
+    }
+
+    /// <summary>Freezes a running container's whole cgroup and waits until the kernel reports it frozen.</summary>
+    public Container Suspend(string name)
+    {
+        Container c = Get(name);
+        if (c.State != ContainerState.Running)
+        {
+            throw new PscException("ContainerNotRunning", ErrorKind.InvalidOperation, $"Container '{name}' is {c.State}; only a running container can be suspended.", name);
+        }
+        RequireCGroup(c);
+        CGroups.Freeze(c.CGroupPath);
+        Depot.AppendEvent(name, "paused");
+        return Get(name);
+    }
+
+    /// <summary>Thaws a paused container and waits until the kernel reports it thawed.</summary>
+    public Container Resume(string name)
+    {
+        Container c = Get(name);
+        if (c.State != ContainerState.Paused)
+        {
+            throw new PscException("ContainerNotPaused", ErrorKind.InvalidOperation, $"Container '{name}' is {c.State}; only a paused container can be resumed.", name);
+        }
+        CGroups.Thaw(c.CGroupPath);
+        Depot.AppendEvent(name, "resumed");
+        return Get(name);
+    }
+
+    private static void RequireCGroup(Container c)
+    {
+        if (c.CGroupPath.Length == 0)
+        {
+            throw new PscException("ContainerHasNoCGroup", ErrorKind.InvalidOperation, $"Container '{c.Name}' runs without a cgroup of its own (rootless, without limits).", c.Name);
+        }
+    }
+
+    /// <summary>Sets (or with a null value removes) one user property, kept in the depot's spec.json.</summary>
+    public Container SetProperty(string name, string key, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(key) || key.Contains('\0'))
+        {
+            throw PscException.Invalid("InvalidPropertyKey", $"The property key '{key?.Replace("\0", "\\0")}' is empty or contains NUL.", key);
+        }
+        using (Depot.Lock())
+        {
+            Container c = Get(name);
+            var properties = new Dictionary<string, string>(c.Spec.Properties);
+            if (value is null)
+            {
+                if (!properties.Remove(key))
+                {
+                    throw new PscException("PropertyNotFound", ErrorKind.ObjectNotFound, $"Container '{name}' has no property '{key}'.", key);
+                }
+            }
+            else
+            {
+                properties[key] = value;
+            }
+            Depot.WriteJson(name, "spec.json", c.Spec with { Properties = properties });
+            return Get(name);
+        }
+    }
+
+    /// <summary>The container's event log: created, started, exited, stopped, oom-killed, paused, resumed…</summary>
+    public IEnumerable<ContainerEvent> Events(string name)
+    {
+        string file = Depot.FileOf(name, "events.log");
+        if (!File.Exists(file))
+        {
+            yield break;
+        }
+        foreach (string line in File.ReadAllLines(file))
+        {
+            string[] f = line.Split(' ', 3);
+            if (f.Length >= 2 && long.TryParse(f[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out long ns))
+            {
+                yield return new ContainerEvent(name, DateTime.UnixEpoch.AddTicks(ns / 100), f[1], f.Length > 2 ? f[2] : null);
+            }
+        }
     }
 
     /// <summary>Moves an outside process into a running container's cgroups (the seeds' migrate_process).</summary>

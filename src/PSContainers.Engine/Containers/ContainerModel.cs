@@ -27,7 +27,10 @@ public enum ContainerState
     Exited,
 }
 
-/// <summary>What New-Container was asked for; stored in the depot as spec.json and never changed afterwards.</summary>
+/// <summary>One line of a container's event log.</summary>
+public sealed record ContainerEvent(string Name, DateTime Time, string Event, string? Details);
+
+/// <summary>What New-Container was asked for; stored in the depot as spec.json (only Properties change later).</summary>
 public sealed record ContainerSpec
 {
     public string Name { get; init; } = "";

@@ -19,12 +19,26 @@ public sealed class SetCGroupLimitCommand : CGroupLimitCommandBase
     [Parameter(ParameterSetName = "InputObject", Mandatory = true, ValueFromPipeline = true)]
     public CGroup? InputObject { get; set; }
 
+    /// <summary>A container: its cgroup's limits change live, while it runs.</summary>
+    [Parameter(ParameterSetName = "Container", Mandatory = true)]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string? Container { get; set; }
+
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
     protected override void ProcessRecord()
     {
-        string? path = InputObject is not null ? InputObject.Path : ResolvePath(Path);
+        string? path = InputObject is not null ? InputObject.Path : Container is null ? ResolvePath(Path) : null;
+        if (Container is not null)
+        {
+            Try(() =>
+            {
+                var c = Containers.Get(Container);
+                path = c.CGroupPath.Length > 0 ? c.CGroupPath : throw new Native.PscException("ContainerHasNoCGroup", Native.ErrorKind.InvalidOperation,
+                    $"Container '{Container}' runs without a cgroup of its own (rootless, without limits): there is nothing to limit.", Container);
+            }, Container);
+        }
         if (path is null)
         {
             return;

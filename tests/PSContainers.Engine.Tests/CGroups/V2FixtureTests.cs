@@ -156,6 +156,41 @@ public sealed class V2FixtureTests : IDisposable
         Assert.Equal("max", File.ReadAllText(Path.Combine(outside.Path, "pids.max")));
     }
 
+    [Fact]
+    public void StatsReadEveryV2FileInTheKernelsFormat()
+    {
+        var s = _m.ReadStats("/pscontainers/web");
+        Assert.Equal(long.Parse(File_("pscontainers/web/memory.current")), s.MemoryUsage);
+        Assert.Equal(33554432, s.MemoryLimit);
+        Assert.Equal(98304, s.MemoryRss);   // memory.stat anon
+        Assert.Equal(4096, s.MemoryCache);  // memory.stat file
+        Assert.Equal(1, s.OomEvents);       // memory.events oom
+        Assert.Equal(1, s.OomKills);        // memory.events oom_kill
+        Assert.Equal(6335295000, s.CpuUsageNs);
+        Assert.Equal(6087166000, s.CpuUserNs);
+        Assert.Equal(248129000, s.CpuSystemNs);
+        Assert.Equal(132, s.CpuPeriods);
+        Assert.Equal(125, s.CpuThrottledPeriods);
+        Assert.Equal(6120648000, s.CpuThrottledNs);
+        Assert.Equal(20, s.PidsLimit);
+        Assert.Equal(0, s.IoReadBytes);     // an empty io.stat: the controller is there, nothing was read
+        Assert.Equal(new PressureInfo(27.35, 8.39, 1.92, 6287976, 27.19, 8.31, 1.90, 6208444), s.CpuPressure);
+        Assert.NotNull(s.MemoryPressure);
+        Assert.NotNull(s.IoPressure);
+    }
+
+    [Fact]
+    public void IoStatSumsEveryDevice()
+    {
+        var io = StatFiles.IoStatV2("8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n259:0 rbytes=100 wbytes=0 rios=3 wios=0 dbytes=0 dios=0\n");
+        Assert.Equal((4196L, 8192L, 4L, 2L), io);
+        Assert.Equal((1000L, 24L), StatFiles.BlkioV1("8:0 Read 1000\n8:0 Write 24\n8:0 Sync 1024\n8:0 Total 1024\nTotal 1024\n"));
+        Assert.Null(PressureInfo.Parse(""));
+        var someOnly = PressureInfo.Parse("some avg10=1.50 avg60=0.00 avg300=0.00 total=42\n")!;
+        Assert.Equal(1.5, someOnly.SomeAvg10);
+        Assert.Null(someOnly.FullTotal);
+    }
+
     public void Dispose()
     {
         _m.Dispose();

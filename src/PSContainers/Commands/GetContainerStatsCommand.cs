@@ -1,0 +1,110 @@
+using System.Management.Automation;
+using PSContainers.Containers;
+using PSContainers.Native;
+
+namespace PSContainers.Commands;
+
+/// <summary>
+/// Get-ContainerStats: usage samples of containers (or any cgroups with -CGroupPath). One sample by default;
+/// -Count N or -Watch (until Ctrl+C) stream one object per container every -Interval, with CpuPercent between samples.
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "ContainerStats", DefaultParameterSetName = "Name")]
+[OutputType(typeof(ContainerStats))]
+public sealed class GetContainerStatsCommand : PscCommandBase
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<(string Name, string Path)> _targets = new();
+
+    [Parameter(ParameterSetName = "Name", Position = 0, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string[]? Name { get; set; }
+
+    [Parameter(ParameterSetName = "InputObject", Mandatory = true, ValueFromPipeline = true)]
+    public Container? InputObject { get; set; }
+
+    [Parameter(ParameterSetName = "CGroupPath", Mandatory = true)]
+    [ArgumentCompleter(typeof(CGroupPathCompleter))]
+    public string[] CGroupPath { get; set; } = Array.Empty<string>();
+
+    [Parameter]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int Count { get; set; } = 1;
+
+    [Parameter]
+    public SwitchParameter Watch { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == "CGroupPath")
+        {
+            foreach (string p in CGroupPath)
+            {
+                string? path = ResolvePath(p);
+                if (path is not null)
+                {
+                    _targets.Add((path, path));
+                }
+            }
+            return;
+        }
+        var containers = Name is null && InputObject is null
+            ? Containers.List((n, e) => WriteWarning($"Container '{n}' is damaged: {e.Message}"))
+            : ResolveContainers(Name, InputObject);
+        foreach (Container c in containers)
+        {
+            if (c.CGroupPath.Length == 0)
+            {
+                WriteError(Errors.From(new PscException("ContainerHasNoCGroup", ErrorKind.InvalidOperation,
+                    $"Container '{c.Name}' runs without a cgroup of its own (rootless, without limits): there is nothing to measure.", c.Name)));
+                continue;
+            }
+            _targets.Add((c.Name, c.CGroupPath));
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        if (Interval <= TimeSpan.Zero)
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentOutOfRangeException(nameof(Interval), Interval, "The interval must be positive."),
+                "InvalidInterval", ErrorCategory.InvalidArgument, Interval));
+        }
+        var previous = new Dictionary<string, ContainerStats>();
+        var live = new List<(string Name, string Path)>(_targets);
+        for (int sample = 0; Watch || sample < Count; sample++)
+        {
+            if (sample > 0 && _stop.Token.WaitHandle.WaitOne(Interval))
+            {
+                return;
+            }
+            foreach (var target in live.ToList())
+            {
+                bool ok = Try(() =>
+                {
+                    if (!Manager.Exists(target.Path))
+                    {
+                        throw new PscException(ParameterSetName == "CGroupPath" ? "CGroupNotFound" : "ContainerGone", ErrorKind.ObjectNotFound,
+                            $"'{target.Name}' is gone: its cgroup {target.Path} no longer exists.", target.Name);
+                    }
+                    var stats = new ContainerStats(target.Name, Manager.ReadStats(target.Path), previous.GetValueOrDefault(target.Path));
+                    previous[target.Path] = stats;
+                    WriteObject(stats);
+                }, target.Name);
+                if (!ok)
+                {
+                    live.Remove(target);
+                }
+            }
+            if (live.Count == 0)
+            {
+                return;
+            }
+        }
+    }
+
+    protected override void StopProcessing() => _stop.Cancel();
+}

@@ -1,0 +1,117 @@
+# Observing and controlling running containers: stats, OOM kills, freeze/thaw, properties, events, live limits.
+
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+    $script:Root = New-TestRoot
+    $script:Depot = New-TestDepot
+}
+
+AfterAll {
+    Remove-TestDepot $script:Depot
+    Remove-TestRoot $script:Root
+}
+
+Describe 'Observing containers' {
+    AfterEach {
+        foreach ($c in Get-Container) { Remove-Container -Name $c.Name -Force -Confirm:$false }
+    }
+
+    It 'OOM-kills a memory hog under -MemoryLimit 32MB, reports OomKilled and logs the event; the host keeps working' {
+        $c = New-Container -Name hog /usr/bin/tail -ArgumentList /dev/zero -MemoryLimit 32MB | Start-Container -PassThru | Wait-Container -Timeout 60
+        $c.OomKilled | Should -BeTrue
+        $c.Signal | Should -Be 9
+        $c.ExitCode | Should -Be 137
+        $oom = Get-ContainerEvent -Name hog | Where-Object Event -eq 'oom-killed'
+        $oom | Should -Not -BeNullOrEmpty
+        ($oom[0].Time - $c.ExitTime).Duration().TotalSeconds | Should -BeLessThan 1
+        (Get-ContainerStats -Name hog).OomKills | Should -BeGreaterOrEqual 1
+        (Get-Container hog).OomKilled | Should -BeTrue
+        & /bin/true
+        $LASTEXITCODE | Should -Be 0
+    }
+
+    It 'measures a busy loop under -CpuLimit 0.5 close to half a CPU, and throttles it' {
+        New-Container -Name busy /bin/sh -ArgumentList '-c', 'while :; do :; done' -CpuLimit 0.5 | Start-Container
+        $samples = Get-ContainerStats -Name busy -Count 2 -Interval 00:00:03
+        $samples | Should -HaveCount 2
+        $samples[0].CpuPercent | Should -BeNullOrEmpty
+        $samples[1].CpuPercent | Should -BeGreaterThan 35
+        $samples[1].CpuPercent | Should -BeLessThan 65
+        $samples[1].CpuThrottledPeriods | Should -BeGreaterThan $samples[0].CpuThrottledPeriods
+        $samples[1].Name | Should -Be 'busy'
+        $samples[1].MemoryUsage | Should -BeGreaterThan 0
+        $samples[1].PidsCurrent | Should -Be 2
+        $samples[1].CpuUsage | Should -BeOfType [TimeSpan]
+    }
+
+    It 'freezes a container: its CPU time does not move while paused, and does after Resume' {
+        New-Container -Name frozen /bin/sh -ArgumentList '-c', 'while :; do :; done' -CpuLimit 0.5 | Start-Container
+        $c = Suspend-Container -Name frozen -PassThru
+        $c.State | Should -Be 'Paused'
+        $before = (Get-ContainerStats -Name frozen).CpuUsage
+        [System.Threading.Thread]::Sleep(1000)
+        (Get-ContainerStats -Name frozen).CpuUsage | Should -Be $before
+        (Resume-Container -Name frozen -PassThru).State | Should -Be 'Running'
+        [System.Threading.Thread]::Sleep(500)
+        (Get-ContainerStats -Name frozen).CpuUsage | Should -BeGreaterThan $before
+        $events = (Get-ContainerEvent -Name frozen).Event
+        $events | Should -Contain 'paused'
+        $events | Should -Contain 'resumed'
+    }
+
+    It 'stops and removes a paused container' {
+        New-Container -Name pstop /bin/sleep -ArgumentList 300 | Start-Container
+        Suspend-Container -Name pstop
+        $c = Stop-Container -Name pstop -Timeout 1 -PassThru
+        $c.State | Should -Be 'Exited'
+        Remove-Container -Name pstop
+        Test-CGroupDirectory "/$Root/pstop" | Should -BeFalse
+    }
+
+    It 'changes limits of a running container live with Set-CGroupLimit -Container' {
+        New-Container -Name live /bin/sleep -ArgumentList 300 -PidsLimit 10 | Start-Container
+        Set-CGroupLimit -Container live -PidsLimit 3 -MemoryLimit 100MB
+        $cg = Get-Container live | Get-CGroup
+        $cg.PidsLimit | Should -Be 3
+        $cg.MemoryLimit | Should -Be 100MB
+    }
+
+    It 'keeps properties in the depot, filterable, and removes them' {
+        New-Container -Name meta /bin/true | Set-ContainerProperty -Key tier -Value web
+        (Get-Container | Where-Object { $_.Properties.tier -eq 'web' }).Name | Should -Be 'meta'
+        Remove-ContainerProperty -Name meta -Key tier
+        (Get-Container meta).Properties.Count | Should -Be 0
+        { Set-ContainerProperty -Name meta -Key '' -Value x -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidPropertyKey,*'
+        { Remove-ContainerProperty -Name meta -Key nothere -ErrorAction Stop } | Should -Throw -ErrorId 'PropertyNotFound,*'
+    }
+
+    It 'lists a container''s life in Get-ContainerEvent' {
+        New-Container -Name ev /bin/sh -ArgumentList '-c', 'exit 4' | Start-Container -PassThru | Wait-Container | Out-Null
+        $e = Get-ContainerEvent -Name ev
+        $e.Event | Should -Be @('created', 'started', 'exited')
+        $e[2].Details | Should -Be 'code=4 signal=0'
+        Get-ContainerEvent -Name ev -Since ([DateTime]::UtcNow.AddMinutes(1)) | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Bad input to the observing cmdlets' {
+    AfterEach {
+        foreach ($c in Get-Container) { Remove-Container -Name $c.Name -Force -Confirm:$false }
+    }
+
+    It 'refuses to suspend an exited container and to resume a running one' {
+        New-Container -Name done /bin/true | Start-Container -PassThru | Wait-Container | Out-Null
+        { Suspend-Container -Name done -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerNotRunning,*'
+        New-Container -Name runs /bin/sleep -ArgumentList 300 | Start-Container
+        { Resume-Container -Name runs -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerNotPaused,*'
+        (Get-Container runs).State | Should -Be 'Running'
+    }
+
+    It 'reports stats of a container that is gone as an error, not zeros' {
+        { Get-ContainerStats -Name vanished -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerNotFound,*'
+        $err = $null
+        $out = Get-ContainerStats -CGroupPath "/$Root/none" -ErrorAction SilentlyContinue -ErrorVariable err
+        $out | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'CGroupNotFound,*'
+    }
+}
