@@ -13,9 +13,28 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
 {
     private static readonly string ModuleDir = Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location)!;
 
-    public void OnImport() => AssemblyLoadContext.Default.Resolving += Resolve;
+    // Weak keys: a closed session's watcher stops itself, and then nothing here keeps the session alive.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<System.Management.Automation.Runspaces.Runspace, Events.ContainerWatcher> Watchers = new();
 
-    public void OnRemove(PSModuleInfo psModuleInfo) => AssemblyLoadContext.Default.Resolving -= Resolve;
+    public void OnImport()
+    {
+        AssemblyLoadContext.Default.Resolving -= Resolve;
+        AssemblyLoadContext.Default.Resolving += Resolve;
+        // Engine events (PSContainers.Exited, PSContainers.OomKilled) for the session importing the module.
+        if (System.Management.Automation.Runspaces.Runspace.DefaultRunspace is { } runspace)
+        {
+            Watchers.GetValue(runspace, r => new Events.ContainerWatcher(r, TimeSpan.FromMilliseconds(250)));
+        }
+    }
+
+    public void OnRemove(PSModuleInfo psModuleInfo)
+    {
+        if (System.Management.Automation.Runspaces.Runspace.DefaultRunspace is { } runspace && Watchers.TryGetValue(runspace, out var watcher))
+        {
+            Watchers.Remove(runspace);
+            watcher.Dispose();
+        }
+    }
 
     internal static string RuntimeId => RuntimeInformation.ProcessArchitecture switch
     {

@@ -94,6 +94,41 @@ Describe 'Observing containers' {
     }
 }
 
+Describe 'Start-Container -AsJob' {
+    AfterEach {
+        Get-Job | Remove-Job -Force
+        foreach ($c in Get-Container) { Remove-Container -Name $c.Name -Force -Confirm:$false }
+    }
+
+    It 'gives a job whose output is the container''s stdout and whose errors are its stderr' {
+        $job = New-Container -Name job1 /bin/sh -ArgumentList '-c', 'echo one; echo two >&2; echo three' | Start-Container -AsJob
+        $job.PSJobTypeName | Should -Be 'ContainerJob'
+        $null = Wait-Job -Job $job -Timeout 30
+        $job.State | Should -Be 'Completed'
+        $err = $null
+        $out = Receive-Job -Job $job -ErrorVariable err -ErrorAction SilentlyContinue
+        @($out | Where-Object { $_ -is [string] }) | Should -Be @('one', 'three')
+        ($out | Where-Object { $_ -isnot [string] }).ExitCode | Should -Be 0
+        "$($err[0])" | Should -Be 'two'
+    }
+
+    It 'fails the job when the container exits non-zero, with the reason' {
+        $job = New-Container -Name job2 /bin/sh -ArgumentList '-c', 'exit 5' | Start-Container -AsJob
+        $null = Wait-Job -Job $job -Timeout 30
+        $job.State | Should -Be 'Failed'
+        $err = $null
+        $null = Receive-Job -Job $job -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[-1].FullyQualifiedErrorId | Should -Be 'ContainerExitedNonZero'
+    }
+
+    It 'stops the container with Stop-Job' {
+        $job = New-Container -Name job3 /bin/sleep -ArgumentList 300 | Start-Container -AsJob
+        Stop-Job -Job $job
+        $job.State | Should -Be 'Stopped'
+        (Get-Container job3).State | Should -Be 'Exited'
+    }
+}
+
 Describe 'Bad input to the observing cmdlets' {
     AfterEach {
         foreach ($c in Get-Container) { Remove-Container -Name $c.Name -Force -Confirm:$false }

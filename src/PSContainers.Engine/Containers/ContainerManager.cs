@@ -258,6 +258,8 @@ public sealed class ContainerManager : IDisposable
                         StartTime = DateTime.UtcNow,
                     };
                     Depot.WriteJson(name, "state.json", state);
+                    // Logged before "go", so it always precedes the "exited" that psc-init writes.
+                    Depot.AppendEvent(name, "started", $"init={initPid} main={mainPid}");
                     Log?.Invoke($"container '{name}': init {initPid}, main process {mainPid}");
                 }, timeout ?? TimeSpan.FromSeconds(30));
                 Depot.WriteJson(name, "state.json", state! with { Confirmed = true });
@@ -274,7 +276,6 @@ public sealed class ContainerManager : IDisposable
                 TryQuietly(() => Depot.AppendEvent(name, "start-failed"));
                 throw;
             }
-            Depot.AppendEvent(name, "started");
             return Get(name);
         }
     }

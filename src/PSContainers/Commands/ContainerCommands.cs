@@ -48,13 +48,17 @@ public sealed class GetContainerCommand : PscCommandBase
 
 /// <summary>Start-Container: runs created containers; -Wait streams stdout to output and stderr to errors until it ends.</summary>
 [Cmdlet(VerbsLifecycle.Start, "Container", DefaultParameterSetName = "Name", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
-[OutputType(typeof(Container), typeof(string))]
+[OutputType(typeof(Container), typeof(string), typeof(Events.ContainerJob))]
 public sealed class StartContainerCommand : ContainerTargetCommandBase
 {
     private readonly CancellationTokenSource _stop = new();
 
     [Parameter]
     public SwitchParameter Wait { get; set; }
+
+    /// <summary>Returns a job per container: Receive-Job streams its output, Stop-Job stops it.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
 
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -70,6 +74,14 @@ public sealed class StartContainerCommand : ContainerTargetCommandBase
             Container? started = null;
             if (!Try(() => started = Containers.Start(target.Name), target.Name) || started is null)
             {
+                continue;
+            }
+            if (AsJob)
+            {
+                var job = new Events.ContainerJob(MyInvocation.Line, target.Name, Containers.Depot, Manager.ProjectRoot);
+                JobRepository.Add(job);
+                job.Begin();
+                WriteObject(job);
                 continue;
             }
             if (Wait)

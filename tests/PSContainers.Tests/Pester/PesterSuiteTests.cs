@@ -9,6 +9,7 @@ namespace PSContainers.Tests.Pester;
 /// case per file. Each file's per-test lines go to the test output and to out/test-results/pester/&lt;file&gt;.log,
 /// and its counts to &lt;file&gt;.counts, so CI can total every Pester test, not just the files.
 /// </summary>
+[Collection("ProcessEnvironment")]
 public class PesterSuiteTests
 {
     private readonly ITestOutputHelper _output;
