@@ -304,3 +304,26 @@ Describe 'Bad input leaves nothing behind' {
         { & $Verb -Name ghost -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerNotFound,*'
     }
 }
+
+Describe 'Names that would collide' {
+    AfterEach {
+        foreach ($c in Get-Container) { Remove-Container -Name $c.Name -Force -Confirm:$false }
+    }
+
+    It 'refuses a group named like an ungrouped container, since they would share one cgroup' {
+        New-Container -Name db /bin/true
+        { New-Container -Name cache /bin/true -Group db -ErrorAction Stop } | Should -Throw -ErrorId 'GroupNameTaken,*'
+        Get-Container -Name cache -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'takes names and containers from the pipeline, and limits a grouped container''s own cgroup' {
+        $c = New-Container -Name piped /bin/sleep -ArgumentList 300 -Group pg
+        'piped' | Start-Container
+        (Get-Container piped).State | Should -Be 'Running'
+        $c | Set-CGroupLimit -PidsLimit 4
+        (Get-CGroup -Path $c.CGroupPath).PidsLimit | Should -Be 4
+        'piped' | Stop-Container -Force
+        'piped' | Remove-Container
+        Remove-CGroup -Path pg
+    }
+}

@@ -142,6 +142,11 @@ public sealed class ContainerManager : IDisposable
 
         using (Depot.Lock())
         {
+            if (r.Group is not null && Depot.Exists(r.Group) && Depot.ReadJson<ContainerSpec>(r.Group, "spec.json")?.CGroupPath == groupPath)
+            {
+                throw new PscException("GroupNameTaken", ErrorKind.ResourceExists,
+                    $"The group '{r.Group}' would share the cgroup {groupPath} of the container named '{r.Group}'; choose another group name.", r.Group);
+            }
             Depot.Create(r.Name);
             bool cgroupMade = false;
             try

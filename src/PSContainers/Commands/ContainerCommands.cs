@@ -6,7 +6,7 @@ namespace PSContainers.Commands;
 /// <summary>Name (wildcards) or InputObject: the way every container cmdlet picks its containers.</summary>
 public abstract class ContainerTargetCommandBase : PscCommandBase
 {
-    [Parameter(ParameterSetName = "Name", Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = "Name", Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ContainerNameCompleter))]
     [AllowEmptyString]

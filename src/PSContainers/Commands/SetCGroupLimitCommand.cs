@@ -14,6 +14,7 @@ public sealed class SetCGroupLimitCommand : CGroupLimitCommandBase
     [Parameter(ParameterSetName = "Path", Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(CGroupPathCompleter))]
     [AllowEmptyString]
+    [Alias("CGroupPath")]
     public string Path { get; set; } = "";
 
     [Parameter(ParameterSetName = "InputObject", Mandatory = true, ValueFromPipeline = true)]
