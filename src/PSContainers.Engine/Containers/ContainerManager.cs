@@ -416,7 +416,7 @@ public sealed class ContainerManager : IDisposable
     /// Stops a running container: SIGTERM to the main process, up to <paramref name="timeout"/> for it to end, then
     /// SIGKILL to every process in the cgroup until it is empty. <paramref name="force"/> skips the SIGTERM.
     /// </summary>
-    public Container Stop(string name, TimeSpan timeout, bool force, Action<string, double>? progress = null)
+    public Container Stop(string name, TimeSpan timeout, bool force, Action<string, double>? progress = null, CancellationToken cancel = default)
     {
         Container c = Get(name);
         if (c.State is ContainerState.Created)
@@ -440,6 +440,7 @@ public sealed class ContainerManager : IDisposable
                 var sw = Stopwatch.StartNew();
                 while (!ended && sw.Elapsed < timeout)
                 {
+                    cancel.ThrowIfCancellationRequested(); // Ctrl+C during the grace period: leave it running
                     progress?.Invoke($"Waiting for '{name}' to exit after SIGTERM", sw.Elapsed.TotalSeconds / Math.Max(timeout.TotalSeconds, 0.001));
                     ended = init is null || init.WaitExit(TimeSpan.FromMilliseconds(Math.Min(100, Math.Max(1, (timeout - sw.Elapsed).TotalMilliseconds))));
                 }

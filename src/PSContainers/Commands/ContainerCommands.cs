@@ -146,6 +146,8 @@ public sealed class StartContainerCommand : ContainerTargetCommandBase
 [OutputType(typeof(Container))]
 public sealed class StopContainerCommand : ContainerTargetCommandBase
 {
+    private readonly CancellationTokenSource _stop = new();
+
     [Parameter]
     [ValidateRange(0, 86400)]
     public int Timeout { get; set; } = 10;
@@ -165,23 +167,32 @@ public sealed class StopContainerCommand : ContainerTargetCommandBase
                 continue;
             }
             var progress = new ProgressRecord(1, $"Stop-Container {target.Name}", "Stopping");
-            Try(() =>
+            try
             {
-                Container c = Containers.Stop(target.Name, TimeSpan.FromSeconds(Timeout), Force, (status, fraction) =>
+                Try(() =>
                 {
-                    progress.StatusDescription = status;
-                    progress.PercentComplete = (int)Math.Clamp(fraction * 100, 0, 100);
+                    Container c = Containers.Stop(target.Name, TimeSpan.FromSeconds(Timeout), Force, (status, fraction) =>
+                    {
+                        progress.StatusDescription = status;
+                        progress.PercentComplete = (int)Math.Clamp(fraction * 100, 0, 100);
+                        WriteProgress(progress);
+                    }, _stop.Token);
+                    progress.RecordType = ProgressRecordType.Completed;
                     WriteProgress(progress);
-                });
-                progress.RecordType = ProgressRecordType.Completed;
-                WriteProgress(progress);
-                if (PassThru)
-                {
-                    WriteObject(c);
-                }
-            }, target.Name);
+                    if (PassThru)
+                    {
+                        WriteObject(c);
+                    }
+                }, target.Name);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
+
+    protected override void StopProcessing() => _stop.Cancel();
 }
 
 /// <summary>Wait-Container: waits until each container's main process has ended; returns it with ExitCode and Signal.</summary>
