@@ -23,6 +23,7 @@
         'Get-Container'
         'Remove-Container'
         'Get-ContainerLog'
+        'Invoke-ContainerCommand'
         'Get-ContainerStats'
         'Suspend-Container'
         'Resume-Container'

@@ -2,7 +2,8 @@
  * psc-init: the native init of a PSContainers container (DESIGN.md, "Layers" 1).
  *
  * .NET cannot fork safely and must never reap or be a subreaper, so everything between fork
- * and exec, and the init role itself, lives here.  Usage: psc-init <config-file>.
+ * and exec, and the init role itself, lives here.  Usage: psc-init <config-file> to start a
+ * container, psc-init --exec <config-file> to run one more program in a running one (below).
  *
  *   A  started by .NET, stdin/stdout are the protocol pipes.  Parses the config, forks B,
  *      relays the setup and prints one of
@@ -23,8 +24,46 @@
  *           "E <step> <errno> <detail>" (B, C, D)  "X <errno> <step>" exec failed (D)
  *   from A: "u" maps written (to B)  "g" go (to D)
  * C closes its copy after forking D, so a successful execve closes the last one: A reads EOF.
+ *
+ * Exec mode, `psc-init --exec <config-file>`: runs one more program inside a running container
+ * (Garden's Run, runc exec).  The config has the same records (cgroup, arg, env, cwd, uid, gid,
+ * groups, rlimit, no_new_privs) plus target=<host pid of the container's init> and optionally
+ * target_start=<its start time in clock ticks>; depot, ns, hostname, root, stdout, stderr and
+ * the id maps belong to the container and are refused.
+ *
+ *   A  started by .NET as above.  Opens /proc/<target> once (checking target_start, so a reused
+ *      pid is never entered) and through that directory the target's namespaces (only those that
+ *      differ from A's own, by inode) and its root; opens the cgroup.procs files, /dev/null and
+ *      two pipes for the program's stdout and stderr; forks E1.  A never joins anything itself.
+ *   E1 writes its pid into every cgroup, setns()es user first (the other joins need its
+ *      capabilities), then ipc, uts, net, cgroup, mnt and pid last: setns(pid) only changes
+ *      the namespace of children, so E1 clones E2 with CLONE_PARENT (A becomes E2's parent and
+ *      waits for it; no middle process stays behind), reports "P <E2 host pid>" and exits.
+ *   E2 is in the container's PID namespace (its init is pid 1) and cgroups.  Default signals,
+ *      setsid, stdin /dev/null, stdout and stderr the two pipes; enters the target's root
+ *      (fchdir + chroot) when its mount namespace was joined or the roots differ; rlimits,
+ *      groups/gid/uid, cwd, no_new_privs, PR_SET_PDEATHSIG(SIGKILL) (after the id changes,
+ *      which clear it; then checks A is still there), execve.
+ *
+ * A's stdout is one ordered stream of records; nothing else ever writes to it, so output can
+ * neither spoof a status nor be mixed with one, and may be any bytes:
+ *   o <n>\n<n bytes>    the program's stdout, relayed as A reads it
+ *   e <n>\n<n bytes>    the program's stderr
+ *   exec 0 <host pid> | exec <errno> <step>      the program runs | could not be executed
+ *   error <step> <errno> <detail>                 setup failed (everything killed, exit 1)
+ *   exit <code> <signal>                          the program ended (code 128+n for signal n)
+ * When the program has ended, A relays what the pipes still hold at once (background processes
+ * that keep them open are not waited for), prints "exit" last and exits 0.  A's stderr is for
+ * its own diagnostics only.  On the socketpair (no SO_PASSCRED needed): "P <pid>" (E1),
+ * "E <step> <errno> <detail>" (E1, E2), "X <errno> execve" (E2); EOF once E2 has exec'd.  stdin is the control channel: EOF, any line, SIGTERM, SIGINT or SIGHUP make
+ * A SIGKILL the program and every process still in its session (repeated until none is left,
+ * so children forking meanwhile die too), then report its "exit" as usual.  If A itself is
+ * SIGKILLed, E2 dies of its parent-death signal.  Processes that left the session (setsid
+ * daemons) stay in the container, as processes started by docker exec do; Stop-Container ends
+ * them with the rest.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -53,13 +92,16 @@ static struct {
     const char *depot, *hostname, *cwd, *root, *out, *err, *uid_map, *gid_map;
     const char **cgroups, **env, **argv;
     int ncgroups, nenv, nargs, ns, nrl, ngroups;
-    bool has_uid, has_gid, has_groups, nnp;
+    bool has_uid, has_gid, has_groups, nnp, has_target_start;
     uid_t uid;
+    pid_t target;                     /* exec mode: the container's init */
+    unsigned long long target_start;
     gid_t gid, *groups;
     struct { int res; struct rlimit lim; const char *name; } *rl;
 } cfg;
 
 static int sock = -1;                 /* A: its end of the socketpair; B, C, D: the other */
+static bool exec_mode;                /* psc-init --exec */
 
 static long long now_ns(clockid_t clk)
 {
@@ -184,6 +226,15 @@ static const char *parse_record(char *rec)
     else if (!strcmp(k, "gid_map")) cfg.gid_map = val;
     else if (!strcmp(k, "env")) cfg.env[cfg.nenv++] = val;
     else if (!strcmp(k, "arg")) cfg.argv[cfg.nargs++] = val;
+    else if (!strcmp(k, "target")) {
+        if (!parse_num(val, 0x3fffffffULL, &v) || v == 0)
+            return k;
+        cfg.target = (pid_t)v;
+    } else if (!strcmp(k, "target_start")) {
+        if (!parse_num(val, ~0ULL, &cfg.target_start))
+            return k;
+        cfg.has_target_start = true;
+    }
     else if (!strcmp(k, "no_new_privs")) {
         if (strcmp(val, "0") && strcmp(val, "1"))
             return k;
@@ -251,7 +302,18 @@ static const char *load_config(const char *path)
         next = rec + strlen(rec) + 1;     /* before parse_record splits it at '=' */
         bad = *rec ? parse_record(rec) : NULL;
     }
-    if (!bad && !cfg.depot) bad = "depot";
+    if (exec_mode) {
+        /* These belong to the container, made once by its init. */
+        const char *const keys[] = { "depot", "ns", "hostname", "root", "stdout", "stderr", "uid_map", "gid_map" };
+        const bool set[] = { cfg.depot, cfg.ns, cfg.hostname, cfg.root, cfg.out, cfg.err, cfg.uid_map, cfg.gid_map };
+        for (size_t i = 0; i < COUNT(keys) && !bad; i++)
+            if (set[i])
+                bad = keys[i];
+        if (!bad && !cfg.target) bad = "target";
+    } else {
+        if (!bad && (cfg.target || cfg.has_target_start)) bad = cfg.target ? "target" : "target_start";
+        if (!bad && !cfg.depot) bad = "depot";
+    }
     if (!bad && !cfg.nargs) bad = "arg";
     /* Without their namespace these would change the host itself. */
     if (!bad && cfg.hostname && !(cfg.ns & CLONE_NEWUTS)) bad = "hostname";
@@ -262,11 +324,9 @@ static const char *load_config(const char *path)
 
 /* ---------------------------------------------------------------- D: the main process */
 
-static _Noreturn void run_d(void)
+/* What D and E2 do last before execve: rlimits, groups/gid/uid, cwd, no_new_privs. */
+static void setup_process(void)
 {
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);    /* C's blocked set must not leak into the program */
     for (int i = 0; i < cfg.nrl; i++)
         if (setrlimit(cfg.rl[i].res, &cfg.rl[i].lim) < 0)
             fail("rlimit", "%s", cfg.rl[i].name);
@@ -280,6 +340,14 @@ static _Noreturn void run_d(void)
         fail("chdir", "%s", cfg.cwd);
     if (cfg.nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail("no_new_privs", "-");
+}
+
+static _Noreturn void run_d(void)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);    /* C's blocked set must not leak into the program */
+    setup_process();
     close_except(sock);               /* 0-2 are /dev/null and the logs, set up by B and C */
     say("D");
     if (hear() != 'g')
@@ -631,6 +699,350 @@ static void write_proc(pid_t p, const char *file, const char *val)
     close(fd);
 }
 
+
+/* ---------------------------------------------------------------- exec mode: E1, E2 and A */
+
+/* Joined in this order: user first (its capabilities allow the rest), pid last. */
+static const char *const join_names[] = { "user", "ipc", "uts", "net", "cgroup", "mnt", "pid" };
+static const int join_flags[] = { CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
+    CLONE_NEWCGROUP, CLONE_NEWNS, CLONE_NEWPID };
+#define MNT_INDEX 5
+
+static struct {
+    int ns[COUNT(join_flags)];        /* the target's namespaces that differ from ours, else -1 */
+    int root;                         /* the target's root directory (O_PATH) */
+    bool enter_root;
+    int *procs;                       /* cgroup.procs of each cgroup= */
+    int null, out[2], err[2];
+} ex;
+
+/* E2: becomes the program, inside everything E1 joined. */
+static _Noreturn void run_e2(void)
+{
+    for (int s = 1; s < NSIG; s++)    /* A ignores SIGPIPE and blocks what it waits for */
+        signal(s, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (setsid() < 0)
+        fail("setsid", "-");
+    if (dup2(ex.out[1], 1) < 0 || dup2(ex.err[1], 2) < 0)
+        fail("dup2", "stdio");
+    /* Joining the mount namespace put us at its root; a chroot()ed init has another one. */
+    if (ex.enter_root && (fchdir(ex.root) < 0 || chroot(".") < 0))
+        fail("chroot", "/proc/%d/root", (int)cfg.target);
+    setup_process();
+    /* After the id changes: they clear the parent-death signal. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        fail("pdeathsig", "-");
+    struct pollfd p = { sock, POLLIN, 0 };
+    if (poll(&p, 1, 0) != 0)          /* A never sends: readable means A is gone (EOF) */
+        _exit(125);
+    close_except(sock);
+    execve(cfg.argv[0], (char *const *)cfg.argv, (char *const *)cfg.env);
+    say("X %d execve", errno);
+    _exit(127);
+}
+
+/* E1: joins the cgroups and namespaces, then clones E2 as A's child and leaves. */
+static _Noreturn void run_e1(void)
+{
+    if (dup2(ex.null, 0) < 0 || dup2(ex.null, 1) < 0 || dup2(ex.null, 2) < 0)
+        fail("open", "/dev/null");        /* nothing below A keeps the .NET pipes */
+    char pid[24];
+    int len = snprintf(pid, sizeof pid, "%d\n", getpid());
+    for (int i = 0; i < cfg.ncgroups; i++)
+        if (write_all(ex.procs[i], pid, (size_t)len) < 0)
+            fail("cgroup", "%s", cfg.cgroups[i]);
+    for (size_t i = 0; i < COUNT(join_flags); i++)
+        if (ex.ns[i] >= 0 && setns(ex.ns[i], join_flags[i]) < 0)
+            fail("setns", "%s", join_names[i]);
+    /* Like fork, but the child's parent is A (runc's nsexec does the same). */
+    pid_t e2 = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+    if (e2 < 0)
+        fail("fork", "exec");
+    if (e2 == 0)
+        run_e2();
+    say("P %d", (int)e2);             /* our PID namespace is still the host's: a host pid */
+    _exit(0);
+}
+
+/* One status line on stdout (the record stream). */
+static void status(const char *fmt, ...)
+{
+    char line[700];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    n = n < (int)sizeof line - 1 ? n : (int)sizeof line - 2;
+    for (int i = 0; i < n; i++)
+        if (line[i] == '\n' || line[i] == '\r')
+            line[i] = '?';
+    line[n++] = '\n';
+    write_all(1, line, (size_t)n);
+}
+
+/* State, start time (clock ticks) and session of a process from its stat file, read through
+ * `dir` (an open /proc/<pid>, which keeps naming that process) or /proc/<pid>. */
+static bool read_stat(int dir, pid_t pid, char *state, unsigned long long *start, pid_t *session)
+{
+    char path[40], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = dir >= 0 ? openat(dir, "stat", O_RDONLY | O_CLOEXEC) : open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    char *s = strrchr(buf, ')'), *save = NULL, *tok;     /* the command may contain anything */
+    if (!s)
+        return false;
+    /* From field 3 (state): 4 ppid, 5 pgrp, 6 session, ..., 22 starttime. */
+    tok = strtok_r(s + 1, " ", &save);
+    for (int field = 3; tok && field < 22; field++) {
+        if (field == 3)
+            *state = tok[0];
+        else if (field == 6)
+            *session = (pid_t)atoi(tok);
+        tok = strtok_r(NULL, " ", &save);
+    }
+    if (!tok)
+        return false;
+    *start = strtoull(tok, NULL, 10);
+    return true;
+}
+
+/* SIGKILLs the program and everything alive in its session (its sid is its pid: it called
+ * setsid) until nothing is left, for at most 2 s.  Called before the program is reaped, so
+ * its pid, and with it the session id, cannot be reused meanwhile. */
+static void kill_session(pid_t leader)
+{
+    long long deadline = now_ns(CLOCK_MONOTONIC) + 2000000000LL;
+    int alive = 1;
+    while (alive && now_ns(CLOCK_MONOTONIC) < deadline) {
+        alive = 0;
+        kill(leader, SIGKILL);
+        DIR *d = opendir("/proc");
+        for (struct dirent *e; d && (e = readdir(d));) {
+            char st = 0;
+            unsigned long long start;
+            pid_t sid = 0, p = (pid_t)atoi(e->d_name);
+            if (p > 0 && read_stat(-1, p, &st, &start, &sid) && sid == leader && st != 'Z' && st != 'X') {
+                kill(p, SIGKILL);
+                alive++;
+            }
+        }
+        if (d)
+            closedir(d);
+        if (alive)
+            sleep_ms(5);
+    }
+}
+
+/* Relays what one of the program's pipes holds as a record; closes it (-1) at EOF. */
+static bool relay(int *fd, char tag, bool *out_ok)
+{
+    static char buf[65536];
+    char head[32];
+    ssize_t n = read(*fd, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return false;
+    if (n <= 0) {
+        close(*fd);
+        *fd = -1;
+        return false;
+    }
+    int len = snprintf(head, sizeof head, "%c %zd\n", tag, n);
+    if (*out_ok && (write_all(1, head, (size_t)len) < 0 || write_all(1, buf, (size_t)n) < 0))
+        *out_ok = false;              /* the engine is gone: stop the program */
+    return true;
+}
+
+/* True when a signal asks A to stop (SIGCHLD is only a wake-up). */
+static bool stop_signal(int sigfd)
+{
+    struct signalfd_siginfo si;
+    return read(sigfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD;
+}
+
+static int exec_main(const char *path)
+{
+    char msg[620], xmsg[620] = "";
+    exec_mode = true;
+    errno = EINVAL;
+    const char *bad = load_config(path);
+    if (bad)
+        die("error config %d %s", errno, bad);
+
+    /* The target, held by its /proc directory: once its start time checks out, every file
+     * opened through it belongs to that very process (or fails if it died). */
+    char dir[32], st = 0;
+    unsigned long long start = 0;
+    pid_t sid;
+    snprintf(dir, sizeof dir, "/proc/%d", (int)cfg.target);
+    int proc = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (proc < 0)
+        die("error target %d %s", errno, dir);
+    if (!read_stat(proc, cfg.target, &st, &start, &sid) || st == 'Z' || st == 'X' ||
+        (cfg.has_target_start && start != cfg.target_start))
+        die("error target %d %s is not the container's init (gone or reused)", ESRCH, dir);
+    for (size_t i = 0; i < COUNT(join_flags); i++) {
+        char self[40], rel[24];
+        struct stat mine, theirs;
+        snprintf(self, sizeof self, "/proc/self/ns/%s", join_names[i]);
+        snprintf(rel, sizeof rel, "ns/%s", join_names[i]);
+        ex.ns[i] = -1;
+        if (stat(self, &mine) < 0)
+            continue;                 /* a namespace type this kernel does not have */
+        int fd = openat(proc, rel, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &theirs) < 0)
+            die("error open_ns %d %s/%s", errno, dir, rel);
+        if (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino)
+            close(fd);
+        else
+            ex.ns[i] = fd;
+    }
+    struct stat root, mine;
+    ex.root = openat(proc, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (ex.root < 0 || fstat(ex.root, &root) < 0 || stat("/", &mine) < 0)
+        die("error open_root %d %s/root", errno, dir);
+    ex.enter_root = ex.ns[MNT_INDEX] >= 0 || root.st_dev != mine.st_dev || root.st_ino != mine.st_ino;
+    ex.procs = calloc((size_t)cfg.ncgroups + 1, sizeof(int));
+    for (int i = 0; i < cfg.ncgroups; i++) {
+        char *p = NULL;
+        ex.procs[i] = asprintf(&p, "%s/cgroup.procs", cfg.cgroups[i]) > 0 ? open(p, O_WRONLY | O_CLOEXEC) : -1;
+        if (ex.procs[i] < 0)
+            die("error cgroup %d %s", errno, cfg.cgroups[i]);
+        free(p);
+    }
+    ex.null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (ex.null < 0)
+        die("error open %d /dev/null", errno);
+    int sv[2];
+    if (pipe2(ex.out, O_CLOEXEC) < 0 || pipe2(ex.err, O_CLOEXEC) < 0 ||
+        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        die("error pipe %d -", errno);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+    if (sigfd < 0)
+        die("error signalfd %d -", errno);
+
+    pid_t e1 = fork(), e2 = 0, sender;
+    if (e1 < 0)
+        die("error fork %d exec", errno);
+    if (e1 == 0) {
+        sock = sv[1];
+        close(sv[0]);
+        run_e1();
+    }
+    sock = sv[0];
+    close(sv[1]);
+    victim(e1);
+    close(ex.out[1]);
+    close(ex.err[1]);
+    close(ex.null);
+    close(ex.root);
+    close(proc);
+    for (size_t i = 0; i < COUNT(join_flags); i++)
+        if (ex.ns[i] >= 0)
+            close(ex.ns[i]);
+    for (int i = 0; i < cfg.ncgroups; i++)
+        close(ex.procs[i]);
+
+    /* Setup: until every copy of E1's end is closed (E1 gone, E2 exec'd or dead). */
+    for (;;) {
+        struct pollfd p[3] = { { sock, POLLIN, 0 }, { 0, POLLIN, 0 }, { sigfd, POLLIN, 0 } };
+        if (poll(p, 3, -1) < 0)
+            continue;
+        if (p[1].revents || (p[2].revents && stop_signal(sigfd)))
+            die("error aborted 125 stopped before the program ran");
+        if (!p[0].revents)
+            continue;
+        ssize_t n = listen_sock(msg, sizeof msg, &sender);
+        if (n <= 0)
+            break;
+        if (msg[0] == 'P')
+            victim(e2 = (pid_t)atoi(msg + 2));
+        else if (msg[0] == 'X')
+            snprintf(xmsg, sizeof xmsg, "%s", msg + 2);
+        else
+            die("error %s", msg[0] == 'E' ? msg + 2 : "protocol 71 unexpected message");
+    }
+    waitpid(e1, NULL, 0);
+    if (!e2) {
+        /* E1 died between clone and "P" (killed from outside): E2 is our child all the same. */
+        char kids[64], list[256] = "";
+        snprintf(kids, sizeof kids, "/proc/%d/task/%d/children", (int)getpid(), (int)getpid());
+        int fd = open(kids, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? 0 : read(fd, list, sizeof list - 1);
+        if (fd >= 0)
+            close(fd);
+        list[n > 0 ? n : 0] = '\0';
+        for (char *s = list, *end; (n = strtol(s, &end, 10)) > 0; s = end)
+            victim((pid_t)n);
+        die("error setup 32 the exec process ended before it ran the program");
+    }
+    if (xmsg[0]) {
+        status("exec %s", xmsg);
+        waitpid(e2, NULL, 0);         /* it _exit()s right after saying X */
+        return 1;
+    }
+    status("exec 0 %d", (int)e2);
+
+    /* Running: relay both pipes until the program ends; stop it when asked. */
+    int fds[2] = { ex.out[0], ex.err[0] }, wstatus = 0;
+    const char tags[2] = { 'o', 'e' };
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    fcntl(fds[1], F_SETFL, O_NONBLOCK);
+    bool out_ok = true, stopping = false, done = false;
+    while (!done) {
+        pid_t w;
+        int ws;
+        while ((w = waitpid(-1, &ws, WNOHANG)) > 0 || (w < 0 && errno == EINTR))
+            if (w == e2) {
+                done = true;
+                wstatus = ws;
+            }
+        if (done)
+            break;
+        struct pollfd p[4] = { { sigfd, POLLIN, 0 }, { stopping ? -1 : 0, POLLIN, 0 },
+                               { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
+        if (poll(p, 4, -1) < 0)
+            continue;
+        for (int i = 0; i < 2; i++)
+            if (p[2 + i].revents)
+                relay(&fds[i], tags[i], &out_ok);
+        bool stop = !out_ok || p[1].revents;
+        if (p[0].revents && stop_signal(sigfd))
+            stop = true;
+        if (stop && !stopping) {
+            stopping = true;
+            kill_session(e2);
+        }
+    }
+    /* What the pipes hold now; writers that live on (background children) are not awaited. */
+    long long deadline = now_ns(CLOCK_MONOTONIC) + 1000000000LL;
+    while ((fds[0] >= 0 || fds[1] >= 0) && now_ns(CLOCK_MONOTONIC) < deadline) {
+        struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
+        if (poll(p, 2, 0) <= 0)
+            break;
+        for (int i = 0; i < 2; i++)
+            if (p[i].revents)
+                relay(&fds[i], tags[i], &out_ok);
+    }
+    int sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+    status("exit %d %d", sig ? 128 + sig : WEXITSTATUS(wstatus), sig);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char msg[620];
@@ -638,8 +1050,10 @@ int main(int argc, char **argv)
         if (fcntl(fd, F_GETFD) < 0)
             open("/dev/null", O_RDWR);
     signal(SIGPIPE, SIG_IGN);
+    if (argc == 3 && !strcmp(argv[1], "--exec"))
+        return exec_main(argv[2]);
     errno = EINVAL;
-    const char *bad = argc == 2 ? load_config(argv[1]) : "usage: psc-init <config-file>";
+    const char *bad = argc == 2 ? load_config(argv[1]) : "usage: psc-init <config-file> | psc-init --exec <config-file>";
     if (bad)
         die("error config %d %s", errno, bad);
     int sv[2], one = 1;

@@ -16,6 +16,7 @@ public sealed class ContainerJob : Job
     private readonly Depot _depot;
     private readonly string _cgroupRoot;
     private readonly CancellationTokenSource _stop = new();
+    private readonly object _gate = new();
 
     internal ContainerJob(string command, string container, Depot depot, string cgroupRoot)
         : base(command, container)
@@ -63,20 +64,26 @@ public sealed class ContainerJob : Job
                 if (_stop.Token.WaitHandle.WaitOne(50))
                 {
                     Emit(logs.ReadNew(final: true));
-                    SetJobState(JobState.Stopped);
-                    return;
+                    return; // StopJob sets the state
                 }
             }
-            Output.Add(new PSObject(c));
-            if (c.OomKilled || c.ExitCode != 0)
+            lock (_gate)
             {
-                string reason = c.OomKilled ? $"Container '{_container}' was killed by the OOM killer." : $"Container '{_container}' exited with code {c.ExitCode}.";
-                Error.Add(new ErrorRecord(new InvalidOperationException(reason), c.OomKilled ? "ContainerOomKilled" : "ContainerExitedNonZero", ErrorCategory.OperationStopped, c));
-                SetJobState(JobState.Failed);
-            }
-            else
-            {
-                SetJobState(JobState.Completed);
+                if (_stop.IsCancellationRequested)
+                {
+                    return; // Stop-Job ended it: StopJob sets the state
+                }
+                Output.Add(new PSObject(c));
+                if (c.OomKilled || c.ExitCode != 0)
+                {
+                    string reason = c.OomKilled ? $"Container '{_container}' was killed by the OOM killer." : $"Container '{_container}' exited with code {c.ExitCode}.";
+                    Error.Add(new ErrorRecord(new InvalidOperationException(reason), c.OomKilled ? "ContainerOomKilled" : "ContainerExitedNonZero", ErrorCategory.OperationStopped, c));
+                    SetJobState(JobState.Failed);
+                }
+                else
+                {
+                    SetJobState(JobState.Completed);
+                }
             }
         }
         catch (Exception e) when (e is PscException or IOException or UnauthorizedAccessException)
@@ -104,6 +111,14 @@ public sealed class ContainerJob : Job
     /// <summary>Stop-Job: stops the container (SIGTERM, SIGKILL after 10 s) and ends the job as Stopped.</summary>
     public override void StopJob()
     {
+        lock (_gate)
+        {
+            if (IsFinished(JobStateInfo.State))
+            {
+                return;
+            }
+            _stop.Cancel();
+        }
         try
         {
             using var manager = Open();
@@ -113,8 +128,11 @@ public sealed class ContainerJob : Job
         {
             Error.Add(new ErrorRecord(e, e.ErrorId, ErrorCategory.NotSpecified, _container));
         }
-        _stop.Cancel();
+        // Set here, not by the follower thread, so Stop-Job returns with the job already Stopped.
+        SetJobState(JobState.Stopped);
     }
+
+    private static bool IsFinished(JobState s) => s is JobState.Completed or JobState.Failed or JobState.Stopped;
 
     protected override void Dispose(bool disposing)
     {
