@@ -150,3 +150,23 @@ Describe 'Bad input to the observing cmdlets' {
         $err[0].FullyQualifiedErrorId | Should -BeLike 'CGroupNotFound,*'
     }
 }
+
+Describe 'Convenient input to the observing cmdlets' {
+    AfterEach {
+        foreach ($c in Get-Container) { Remove-Container -Name $c.Name -Force -Confirm:$false }
+    }
+
+    It 'reads a bare -Interval as seconds and takes names from the pipeline' {
+        New-Container -Name conv /bin/sleep -ArgumentList 300 | Start-Container
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        $samples = 'conv' | Get-ContainerStats -Count 2 -Interval 0.5
+        $sw.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 0.45
+        $samples | Should -HaveCount 2
+        ('conv' | Get-ContainerEvent).Event | Should -Contain 'started'
+    }
+
+    It 'refuses a blank property key when the container is created' {
+        { New-Container -Name blank /bin/true -Property @{ ' ' = 'x' } -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidPropertyKey,*'
+        Get-Container -Name blank -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+}

@@ -112,6 +112,10 @@ public sealed class ContainerManager : IDisposable
             }
             env[key] = value ?? "";
         }
+        foreach (string key in (r.Properties ?? new Dictionary<string, string>()).Keys)
+        {
+            CheckPropertyKey(key);
+        }
         var online = CpuList.Online();
         r.Limits.Validate(online.Count, online);
 
@@ -365,7 +369,7 @@ public sealed class ContainerManager : IDisposable
             long logged = Events(c.Name).Count(e => e.Event == "oom-killed");
             for (long i = logged; i < kills; i++)
             {
-                Depot.AppendEvent(c.Name, "oom-killed", $"count={i + 1}");
+                TryQuietly(() => Depot.AppendEvent(c.Name, "oom-killed", $"count={i + 1}")); // a reader may not be allowed to write
             }
         }
     }
@@ -603,10 +607,7 @@ public sealed class ContainerManager : IDisposable
     /// <summary>Sets (or with a null value removes) one user property, kept in the depot's spec.json.</summary>
     public Container SetProperty(string name, string key, string? value)
     {
-        if (string.IsNullOrWhiteSpace(key) || key.Contains('\0'))
-        {
-            throw PscException.Invalid("InvalidPropertyKey", $"The property key '{key?.Replace("\0", "\\0")}' is empty or contains NUL.", key);
-        }
+        CheckPropertyKey(key);
         using (Depot.Lock())
         {
             Container c = Get(name);
@@ -624,6 +625,14 @@ public sealed class ContainerManager : IDisposable
             }
             Depot.WriteJson(name, "spec.json", c.Spec with { Properties = properties });
             return Get(name);
+        }
+    }
+
+    private static void CheckPropertyKey(string? key)
+    {
+        if (string.IsNullOrWhiteSpace(key) || key.Contains('\0'))
+        {
+            throw PscException.Invalid("InvalidPropertyKey", $"The property key '{key?.Replace("\0", "\\0")}' is empty, blank or contains NUL.", key);
         }
     }
 

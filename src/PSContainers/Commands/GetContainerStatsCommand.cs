@@ -15,7 +15,7 @@ public sealed class GetContainerStatsCommand : PscCommandBase
     private readonly CancellationTokenSource _stop = new();
     private readonly List<(string Name, string Path)> _targets = new();
 
-    [Parameter(ParameterSetName = "Name", Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = "Name", Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ContainerNameCompleter))]
     public string[]? Name { get; set; }
@@ -27,7 +27,9 @@ public sealed class GetContainerStatsCommand : PscCommandBase
     [ArgumentCompleter(typeof(CGroupPathCompleter))]
     public string[] CGroupPath { get; set; } = Array.Empty<string>();
 
+    /// <summary>Time between samples: a TimeSpan ('00:00:02'), or a number of seconds (2, 0.5).</summary>
     [Parameter]
+    [SecondsToTimeSpan]
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
 
     [Parameter]
@@ -56,6 +58,11 @@ public sealed class GetContainerStatsCommand : PscCommandBase
             : ResolveContainers(Name, InputObject);
         foreach (Container c in containers)
         {
+            if (c.CGroupPath.Length == 0 && Name is null && InputObject is null)
+            {
+                WriteVerbose($"Container '{c.Name}' has no cgroup of its own (rootless, without limits); skipped.");
+                continue;
+            }
             if (c.CGroupPath.Length == 0)
             {
                 WriteError(Errors.From(new PscException("ContainerHasNoCGroup", ErrorKind.InvalidOperation,
@@ -88,7 +95,9 @@ public sealed class GetContainerStatsCommand : PscCommandBase
                     if (!Manager.Exists(target.Path))
                     {
                         throw new PscException(ParameterSetName == "CGroupPath" ? "CGroupNotFound" : "ContainerGone", ErrorKind.ObjectNotFound,
-                            $"'{target.Name}' is gone: its cgroup {target.Path} no longer exists.", target.Name);
+                            previous.ContainsKey(target.Path)
+                                ? $"'{target.Name}' is gone: its cgroup {target.Path} no longer exists."
+                                : $"The cgroup {target.Path} of '{target.Name}' does not exist.", target.Name);
                     }
                     var stats = new ContainerStats(target.Name, Manager.ReadStats(target.Path), previous.GetValueOrDefault(target.Path));
                     previous[target.Path] = stats;
@@ -107,4 +116,18 @@ public sealed class GetContainerStatsCommand : PscCommandBase
     }
 
     protected override void StopProcessing() => _stop.Cancel();
+}
+
+/// <summary>Reads a bare number as seconds, so -Interval 2 means two seconds, not two ticks.</summary>
+public sealed class SecondsToTimeSpanAttribute : ArgumentTransformationAttribute
+{
+    public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+    {
+        object value = inputData is PSObject pso ? pso.BaseObject : inputData;
+        return value switch
+        {
+            int or long or short or byte or double or float or decimal => TimeSpan.FromSeconds(Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture)),
+            _ => inputData,
+        };
+    }
 }

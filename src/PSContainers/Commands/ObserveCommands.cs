@@ -129,7 +129,7 @@ public sealed class RemoveContainerPropertyCommand : ContainerTargetCommandBase
 [OutputType(typeof(ContainerEvent))]
 public sealed class GetContainerEventCommand : PscCommandBase
 {
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ContainerNameCompleter))]
     public string[]? Name { get; set; }

@@ -76,7 +76,9 @@ public sealed class ContainerJob : Job
                 Output.Add(new PSObject(c));
                 if (c.OomKilled || c.ExitCode != 0)
                 {
-                    string reason = c.OomKilled ? $"Container '{_container}' was killed by the OOM killer." : $"Container '{_container}' exited with code {c.ExitCode}.";
+                    string reason = c.OomKilled ? $"Container '{_container}' was killed by the OOM killer."
+                        : c.ExitCode is int code ? $"Container '{_container}' exited with code {code}."
+                        : $"Container '{_container}' ended without an exit record (its init was killed).";
                     Error.Add(new ErrorRecord(new InvalidOperationException(reason), c.OomKilled ? "ContainerOomKilled" : "ContainerExitedNonZero", ErrorCategory.OperationStopped, c));
                     SetJobState(JobState.Failed);
                 }
