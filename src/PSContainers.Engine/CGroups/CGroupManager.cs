@@ -635,10 +635,37 @@ public sealed class CGroupManager : IDisposable
             }
             if (sw.ElapsedMilliseconds > 20 || delay > 8)
             {
+                ThawDescendants(path);
                 KillEach(path);
             }
             Thread.Sleep(delay);
             delay = Math.Min(delay * 2, 50);
+        }
+    }
+
+    /// <summary>
+    /// A workload may have made and frozen sub-cgroups of its own: a SIGKILL to a frozen task waits for a thaw, so
+    /// every frozen descendant is thawed (v2 cgroup.freeze, v1 freezer.state) before the next round of kills.
+    /// </summary>
+    private void ThawDescendants(string path)
+    {
+        foreach (string d in Descendants(path))
+        {
+            if (Unified is CGroupTree u && u.HasFile(d, "cgroup.freeze") && (u.TryRead(d, "cgroup.freeze") ?? "0").Trim() == "1")
+            {
+                if (u.TryWrite(d, "cgroup.freeze", "0") == 0)
+                {
+                    Log?.Invoke($"wrote '0' to {u.FullPath(d, "cgroup.freeze")}");
+                }
+            }
+            if (_drivers.TryGetValue("freezer", out var f) && !f.Tree.IsV2 && f.Tree.Exists(d)
+                && (f.Tree.TryRead(d, "freezer.state") ?? "THAWED").Trim() != "THAWED")
+            {
+                if (f.Tree.TryWrite(d, "freezer.state", "THAWED") == 0)
+                {
+                    Log?.Invoke($"wrote 'THAWED' to {f.Tree.FullPath(d, "freezer.state")}");
+                }
+            }
         }
     }
 
