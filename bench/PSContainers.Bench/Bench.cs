@@ -1,0 +1,552 @@
+using System.Diagnostics;
+using System.Collections.ObjectModel;
+using System.Globalization;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using PSContainers.CGroups;
+using PSContainers.Containers;
+using PSContainers.Processes;
+
+namespace PSContainers.Bench;
+
+/// <summary>The measurements, in the order of issue 5. Each adds rows (and goal lines) to the report.</summary>
+internal sealed class Bench
+{
+    private readonly Options _o;
+    private readonly ContainerManager _m;
+    private readonly string _tag;
+    private static readonly CGroupLimits StartLimits = new() { MemoryLimit = 64L << 20, PidsLimit = 100 };
+
+    public Bench(Options o, ContainerManager m, string tag)
+    {
+        _o = o;
+        _m = m;
+        _tag = tag;
+    }
+
+    private static long Now() => Stopwatch.GetTimestamp();
+
+    // ---------------------------------------------------------------- 1. start latency, warm, same harness
+
+    /// <summary>Runs a program from this process with stdout on a pipe; returns (start→exec, start→reaped) in ms.</summary>
+    private static (double Exec, double Run) RunPeer(string file, IEnumerable<string> args, bool stamp)
+    {
+        var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = stamp };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        long t0 = Now();
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
+        string output = stamp ? p.StandardOutput.ReadToEnd() : "";
+        p.WaitForExit();
+        long t1 = Now();
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {string.Join(' ', psi.ArgumentList)} exited {p.ExitCode}");
+        }
+        double exec = stamp ? Stat.Ms(t0, long.Parse(output.Trim(), CultureInfo.InvariantCulture)) : double.NaN;
+        return (exec, Stat.Ms(t0, t1));
+    }
+
+    private sealed record Peer(string Name, string File, string[] Args, bool Stamp);
+
+    public void StartLatency()
+    {
+        string s = _o.Stamp;
+        var peers = new List<Peer>
+        {
+            new("floor-dyn", _o.True, Array.Empty<string>(), false),
+            new("floor", s, Array.Empty<string>(), true),
+            new("unshare", "unshare", new[] { "--pid", "--fork", "--mount", "--uts", "--ipc", "--mount-proc", s }, true),
+            new("bwrap", "bwrap", new[] { "--dev-bind", "/", "/", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--proc", "/proc", s }, true),
+        };
+        if (_o.CgexecGroup is not null)
+        {
+            peers.Add(new("cgexec", "cgexec", new[] { "-g", "memory,pids:" + _o.CgexecGroup, s }, true));
+        }
+        if (_o.RuncBundle is not null)
+        {
+            peers.Add(new("runc", "runc", new[] { "run", "-b", _o.RuncBundle, _tag + "-runc" }, true));
+        }
+        var exec = peers.ToDictionary(p => p.Name, _ => new List<double>());
+        var run = peers.ToDictionary(p => p.Name, _ => new List<double>());
+        var pscStart = new List<double>();
+        var pscExec = new List<double>();
+        var pscToExit = new List<double>();
+        var pscCreate = new List<double>();
+        var pscRemove = new List<double>();
+        var pscCycle = new List<double>();
+        long rss0 = 0, managed0 = 0;
+        int total = _o.Warmup + _o.Iterations;
+        for (int i = 0; i < total && !Program.Cancelled; i++)
+        {
+            bool keep = i >= _o.Warmup;
+            if (i == _o.Warmup)
+            {
+                (rss0, managed0) = SessionMemory();
+            }
+            // Interleaved: every tool once per round, so drift and noise hit all of them alike.
+            foreach (Peer p in peers.ToList())
+            {
+                try
+                {
+                    var (e, r) = RunPeer(p.File, p.Args, p.Stamp);
+                    if (keep)
+                    {
+                        exec[p.Name].Add(e);
+                        run[p.Name].Add(r);
+                    }
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or FormatException)
+                {
+                    // A peer that cannot run here is left out of the table, and the report says so.
+                    Program.Note($"peer {p.Name} left out: {ex.Message}");
+                    peers.Remove(p);
+                    exec.Remove(p.Name);
+                    run.Remove(p.Name);
+                }
+            }
+            string name = $"s{i}";
+            long c0 = Now();
+            _m.Create(new ContainerManager.Request { Name = name, FilePath = s, Isolation = ContainerIsolation.Default, Limits = StartLimits });
+            long t0 = Now();
+            _m.Start(name);
+            long t1 = Now();
+            var c = _m.Wait(name, TimeSpan.FromSeconds(10), CancellationToken.None);
+            long t2 = Now();
+            long stamp = StampOf(name, c);
+            _m.Remove(name, force: false);
+            long t3 = Now();
+            if (c.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"container {name} exited {c.ExitCode}");
+            }
+            if (keep)
+            {
+                pscCreate.Add(Stat.Ms(c0, t0));
+                pscStart.Add(Stat.Ms(t0, t1));
+                pscToExit.Add(Stat.Ms(t0, t2));
+                pscRemove.Add(Stat.Ms(t2, t3));
+                pscCycle.Add(Stat.Ms(c0, t3));
+                pscExec.Add(Stat.Ms(t0, stamp));
+            }
+        }
+        var (rss1, managed1) = SessionMemory();
+        foreach (Peer p in peers)
+        {
+            if (p.Stamp)
+            {
+                Program.Add(Stat.Row("exec", p.Name, exec[p.Name]));
+            }
+            Program.Add(Stat.Row("run", p.Name, run[p.Name]));
+        }
+        Program.Add(Stat.Row("exec", "PSContainers engine Start", pscExec, note: "Start() call -> program's first instruction"));
+        Program.Add(Stat.Row("psc", "engine Create (New)", pscCreate));
+        Program.Add(Stat.Row("psc", "engine Start (returns)", pscStart));
+        Program.Add(Stat.Row("run", "PSContainers Start->exit seen", pscToExit, note: "Start + Wait"));
+        Program.Add(Stat.Row("psc", "engine Remove", pscRemove));
+        Program.Add(Stat.Row("run", "PSContainers New->Start->exit->Remove", pscCycle, note: "the whole cycle"));
+        Program.Note($"Session memory over {_o.Iterations} engine create/start/wait/remove cycles: RSS {rss0 / 1024} -> {rss1 / 1024} kB, managed heap {managed0 / 1024} -> {managed1 / 1024} kB.");
+        _startP50 = Stat.Median(pscExec.OrderBy(x => x).ToList());
+        _cycleP50 = Stat.Median(pscCycle.OrderBy(x => x).ToList());
+        StartGoals(exec, run);
+    }
+
+    private double _startP50, _cycleP50;
+
+    private void StartGoals(Dictionary<string, List<double>> exec, Dictionary<string, List<double>> run)
+    {
+        double P50(Dictionary<string, List<double>> d, string k) => d.TryGetValue(k, out var l) && l.Count > 0 ? Stat.Median(l.OrderBy(x => x).ToList()) : double.NaN;
+        double floor = P50(exec, "floor");
+        string Met(bool b) => b ? "MET" : "NOT MET";
+        Program.Goal($"1a start p50 within 2x floor: {_startP50:0.###} ms = {_startP50 / floor:0.##}x floor (exec, same harness) -> {Met(_startP50 <= 2 * floor)}");
+        foreach (var (peer, factor) in new[] { ("unshare", 1.0), ("bwrap", 2.0), ("runc", 10.0) })
+        {
+            double e = P50(exec, peer), r = P50(run, peer);
+            if (double.IsNaN(e))
+            {
+                continue;
+            }
+            string want = factor == 1.0 ? "faster than" : $">= {factor:0}x faster than";
+            Program.Goal($"1b start {want} {peer}: start->exec {_startP50:0.###} vs {e:0.###} ms ({e / _startP50:0.##}x) -> {Met(e >= factor * _startP50)}; "
+                + $"whole cycle {_cycleP50:0.###} vs {peer} run {r:0.###} ms ({r / _cycleP50:0.##}x) -> {Met(r >= factor * _cycleP50)}");
+        }
+    }
+
+    private long StampOf(string name, Container c)
+    {
+        string text = File.ReadAllText(_m.Depot.FileOf(name, "stdout.log")).Trim();
+        if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long ns))
+        {
+            throw new InvalidOperationException($"container {name} (exit {c.ExitCode}) printed '{text}', not a timestamp");
+        }
+        return ns;
+    }
+
+    private static (long Rss, long Managed) SessionMemory()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        long rss = 0;
+        foreach (string line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                rss = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        return (rss, GC.GetTotalMemory(false));
+    }
+
+    // ---------------------------------------------------------------- 3. cmdlet overhead
+
+    private static Collection<PSObject> Invoke(Runspace rs, Action<PowerShell> build)
+    {
+        using var ps = PowerShell.Create();
+        ps.Runspace = rs;
+        build(ps);
+        var result = ps.Invoke();
+        if (ps.HadErrors || ps.Streams.Error.Count > 0)
+        {
+            throw new InvalidOperationException("cmdlet failed: " + string.Join("; ", ps.Streams.Error.Select(e => e.ToString())));
+        }
+        return result;
+    }
+
+    public void CmdletOverhead(Runspace rs)
+    {
+        var engine = new List<double>();
+        var cmdlet = new List<double>();
+        var engineExec = new List<double>();
+        var cmdletExec = new List<double>();
+        var cmdletCycle = new List<double>();
+        int n = _o.Warmup + Math.Max(_o.Iterations / 2, 1);
+        for (int i = 0; i < n && !Program.Cancelled; i++)
+        {
+            bool keep = i >= _o.Warmup;
+            foreach (bool viaCmdlet in new[] { false, true })
+            {
+                string name = $"c{i}{(viaCmdlet ? "p" : "e")}";
+                _m.Create(new ContainerManager.Request { Name = name, FilePath = _o.Stamp, Limits = StartLimits });
+                long t0 = Now();
+                if (viaCmdlet)
+                {
+                    Invoke(rs, ps => ps.AddCommand("Start-Container").AddParameter("Name", name));
+                }
+                else
+                {
+                    _m.Start(name);
+                }
+                long t1 = Now();
+                var c = _m.Wait(name, TimeSpan.FromSeconds(10), CancellationToken.None);
+                long stamp = StampOf(name, c);
+                _m.Remove(name, force: false);
+                if (keep)
+                {
+                    (viaCmdlet ? cmdlet : engine).Add(Stat.Ms(t0, t1));
+                    (viaCmdlet ? cmdletExec : engineExec).Add(Stat.Ms(t0, stamp));
+                }
+            }
+            string cy = $"y{i}";
+            long y0 = Now();
+            Invoke(rs, ps => ps.AddScript("param($n, $p) $null = New-Container -Name $n -FilePath $p -MemoryLimit 64MB -PidsLimit 100 | Start-Container -Wait -PassThru; Remove-Container -Name $n")
+                .AddParameter("n", cy).AddParameter("p", _o.Stamp));
+            long y1 = Now();
+            if (keep)
+            {
+                cmdletCycle.Add(Stat.Ms(y0, y1));
+            }
+        }
+        Program.Add(Stat.Row("cmdlet", "engine Start() (returns)", engine));
+        Program.Add(Stat.Row("cmdlet", "Start-Container (returns)", cmdlet, note: "warm runspace, one PowerShell per call"));
+        Program.Add(Stat.Row("exec", "PSContainers Start-Container", cmdletExec, note: "cmdlet call -> program's first instruction"));
+        Program.Add(Stat.Row("run", "PSContainers cmdlets New|Start -Wait; Remove", cmdletCycle, note: "one script per cycle, warm runspace"));
+        double e50 = Stat.Median(engine.OrderBy(x => x).ToList()), c50 = Stat.Median(cmdlet.OrderBy(x => x).ToList());
+        Program.Goal($"3  cmdlet vs engine Start < 1 ms apart: {c50:0.###} - {e50:0.###} = {c50 - e50:0.###} ms (p50, interleaved) -> {(c50 - e50 < 1 ? "MET" : "NOT MET")}");
+    }
+
+    // ---------------------------------------------------------------- 4. stop of 1000 processes
+
+    public void Stop1000()
+    {
+        int procs = _o.StopProcs;
+        int quarter = procs / 4, half = procs - 2 * quarter;
+        // A quarter plain, a quarter ignoring SIGTERM, half double-forked into their own sessions (setsid).
+        string script =
+            $"i=0; while [ $i -lt {quarter} ]; do sleep 1000 & i=$((i+1)); done; " +
+            $"i=0; while [ $i -lt {quarter} ]; do sh -c 'trap \"\" TERM; exec sleep 1000' & i=$((i+1)); done; " +
+            $"i=0; while [ $i -lt {half} ]; do (setsid sleep 1000 &); i=$((i+1)); done; " +
+            "trap '' TERM; exec sleep 1000";
+        var times = new List<double>();
+        int survivors = 0, counted = 0;
+        for (int run = 0; run < _o.StopRuns && !Program.Cancelled; run++)
+        {
+            string name = $"k{run}";
+            var c = _m.Create(new ContainerManager.Request
+            {
+                Name = name,
+                FilePath = "/bin/sh",
+                ArgumentList = new[] { "-c", script },
+                Limits = new CGroupLimits { MemoryLimit = 4L << 30, PidsLimit = procs + 200 },
+            });
+            _m.Start(name);
+            var sw = Stopwatch.StartNew();
+            IReadOnlyList<int> pids;
+            while (true)
+            {
+                pids = _m.CGroups.SubtreeProcessIds(c.CGroupPath);
+                // init + main + procs, and no shell of the spawning loop left
+                if (pids.Count >= procs + 2 && pids.Count(p => Comm(p) == "sh") == 0)
+                {
+                    break;
+                }
+                if (sw.Elapsed > TimeSpan.FromSeconds(60))
+                {
+                    throw new InvalidOperationException($"stop test: only {pids.Count} of {procs + 2} processes after 60 s");
+                }
+                Thread.Sleep(20);
+            }
+            var starts = pids.Select(p => (p, ProcStat.Read(p)?.StartTime)).ToList();
+            long t0 = Now();
+            _m.Stop(name, TimeSpan.Zero, force: true);
+            _m.Remove(name, force: false);
+            long t1 = Now();
+            times.Add(Stat.Ms(t0, t1));
+            counted += starts.Count;
+            survivors += starts.Count(x => Alive(x.p, x.StartTime));
+        }
+        if (times.Count == 0)
+        {
+            return;
+        }
+        Program.Add(Stat.Row("stop", $"Stop -Force + Remove, {procs} procs", times, note: $"{survivors} of {counted} processes survived; v2 cgroup.kill path"));
+        double p50 = Stat.Median(times.OrderBy(x => x).ToList()), max = times.Max();
+        Program.Goal($"4  stop {procs} processes < 0.5 s, all gone: p50 {p50:0.#} ms, max {max:0.#} ms over {times.Count} runs, {survivors} survivors -> {(max < 500 && survivors == 0 ? "MET" : "NOT MET")} (v2 path only; v1 freeze->kill->thaw not measured on this hybrid host)");
+    }
+
+    /// <summary>Still running: same pid and start time, and not a zombie (a dead init waits for the host's PID 1 to reap it).</summary>
+    private static bool Alive(int pid, ulong? startTime)
+    {
+        var st = ProcStat.Read(pid);
+        return startTime is not null && st is not null && st.StartTime == startTime && st.State is not ('Z' or 'X');
+    }
+
+    private static string Comm(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").Trim();
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    // ---------------------------------------------------------------- 6. psc-init memory
+
+    private static (long Pss, long Rss) Rollup(int pid)
+    {
+        long pss = -1, rss = -1;
+        try
+        {
+            foreach (string line in File.ReadLines($"/proc/{pid}/smaps_rollup"))
+            {
+                string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (f.Length >= 2 && f[0] == "Pss:")
+                {
+                    pss = long.Parse(f[1], CultureInfo.InvariantCulture);
+                }
+                else if (f.Length >= 2 && f[0] == "Rss:")
+                {
+                    rss = long.Parse(f[1], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return (pss, rss);
+    }
+
+    public void MemoryOfInit()
+    {
+        var pss = new List<double>();
+        var rss = new List<double>();
+        var names = Enumerable.Range(0, 5).Select(i => $"m{i}").ToList();
+        foreach (string name in names)
+        {
+            _m.Create(new ContainerManager.Request { Name = name, FilePath = "/bin/sleep", ArgumentList = new[] { "1000" }, Limits = StartLimits });
+            _m.Start(name);
+        }
+        Thread.Sleep(200);
+        foreach (string name in names)
+        {
+            var c = _m.Get(name);
+            var (p, r) = Rollup(c.InitPid ?? 0);
+            pss.Add(p);
+            rss.Add(r);
+        }
+        foreach (string name in names)
+        {
+            _m.Remove(name, force: true);
+        }
+        Program.Add(Stat.Row("memory", "psc-init Pss (idle container)", pss, "kB", "smaps_rollup of the init, 5 idle containers alive at once"));
+        Program.Add(Stat.Row("memory", "psc-init Rss (idle container)", rss, "kB"));
+        double p50 = Stat.Median(pss.OrderBy(x => x).ToList());
+        Program.Goal($"6  psc-init Pss <= 300 kB: {p50:0} kB -> {(p50 <= 300 ? "MET" : "NOT MET")}");
+    }
+
+    // ---------------------------------------------------------------- 5 + 7. stats and scale
+
+    private static long MemAvailableKb()
+    {
+        foreach (string line in File.ReadLines("/proc/meminfo"))
+        {
+            if (line.StartsWith("MemAvailable:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+            }
+        }
+        return 0;
+    }
+
+    public void Scale(Runspace? rs)
+    {
+        int n = _o.Scale;
+        if (n <= 0)
+        {
+            return;
+        }
+        var names = Enumerable.Range(0, n).Select(i => $"i{i}").ToList();
+        int mounts0 = File.ReadAllLines("/proc/self/mountinfo").Length;
+        long avail0 = MemAvailableKb();
+        var sw = Stopwatch.StartNew();
+        foreach (string name in names)
+        {
+            _m.Create(new ContainerManager.Request { Name = name, FilePath = "/bin/sleep", ArgumentList = new[] { "100000" }, Limits = StartLimits });
+        }
+        double create = sw.Elapsed.TotalMilliseconds;
+        sw.Restart();
+        foreach (string name in names)
+        {
+            _m.Start(name);
+        }
+        double start = sw.Elapsed.TotalMilliseconds;
+        Thread.Sleep(500);
+        long avail1 = MemAvailableKb();
+        var inits = names.Select(x => _m.Get(x)).Where(c => c.InitPid is not null).Select(c => (c.InitPid!.Value, ProcStat.Read(c.InitPid.Value)?.StartTime)).ToList();
+        int running = _m.List().Count(c => c.State == ContainerState.Running);
+
+        var listEngine = new List<double>();
+        var listCmdlet = new List<double>();
+        for (int k = 0; k < 3; k++)
+        {
+            sw.Restart();
+            int count = _m.List().Count();
+            listEngine.Add(sw.Elapsed.TotalMilliseconds);
+            if (rs is not null)
+            {
+                sw.Restart();
+                int seen = Invoke(rs, ps => ps.AddCommand("Get-Container")).Count;
+                listCmdlet.Add(sw.Elapsed.TotalMilliseconds);
+                if (seen != n)
+                {
+                    Program.Note($"Get-Container listed {seen} of {n} containers.");
+                }
+            }
+        }
+
+        // Stats: one container, many times; then all n at once (per container).
+        var statsOneEngine = new List<double>();
+        var statsOneCmdlet = new List<double>();
+        string path0 = _m.Get(names[0]).CGroupPath;
+        for (int k = 0; k < 200; k++)
+        {
+            long t0 = Now();
+            _m.CGroups.ReadStats(path0);
+            statsOneEngine.Add(Stat.Ms(t0, Now()));
+        }
+        if (rs is not null)
+        {
+            for (int k = 0; k < 50; k++)
+            {
+                long t0 = Now();
+                Invoke(rs, ps => ps.AddCommand("Get-ContainerStats").AddParameter("Name", names[0]));
+                statsOneCmdlet.Add(Stat.Ms(t0, Now()));
+            }
+        }
+        var statsAllEngine = new List<double>();
+        var statsAllCmdlet = new List<double>();
+        var paths = names.Select(x => _m.Get(x).CGroupPath).ToList();
+        for (int k = 0; k < 3; k++)
+        {
+            long t0 = Now();
+            foreach (string p in paths)
+            {
+                _m.CGroups.ReadStats(p);
+            }
+            statsAllEngine.Add(Stat.Ms(t0, Now()) / n);
+            if (rs is not null)
+            {
+                t0 = Now();
+                int got = Invoke(rs, ps => ps.AddCommand("Get-ContainerStats")).Count;
+                statsAllCmdlet.Add(Stat.Ms(t0, Now()) / n);
+                if (got != n)
+                {
+                    Program.Note($"Get-ContainerStats returned {got} of {n}.");
+                }
+            }
+        }
+
+        sw.Restart();
+        foreach (string name in names)
+        {
+            _m.Stop(name, TimeSpan.FromSeconds(10), force: false);
+        }
+        double stop = sw.Elapsed.TotalMilliseconds;
+        sw.Restart();
+        foreach (string name in names)
+        {
+            _m.Remove(name, force: false);
+        }
+        double remove = sw.Elapsed.TotalMilliseconds;
+        int leftCGroups = _m.CGroups.Exists(_m.CGroups.ProjectRoot) ? _m.CGroups.Descendants(_m.CGroups.ProjectRoot).Count() : 0;
+        int leftProcs = inits.Count(x => Alive(x.Item1, x.StartTime));
+        int mounts1 = File.ReadAllLines("/proc/self/mountinfo").Length;
+
+        string sc = $"{n} idle";
+        Program.Add(new Row("scale", $"create {sc} (engine, sequential)", n, create, double.NaN, "ms total", $"{create / n:0.###} ms each"));
+        Program.Add(new Row("scale", $"start {sc} (engine, sequential)", n, start, double.NaN, "ms total", $"{start / n:0.###} ms each; {running} running"));
+        Program.Add(Stat.Row("scale", $"list {sc}: engine List()", listEngine, "ms total"));
+        if (listCmdlet.Count > 0)
+        {
+            Program.Add(Stat.Row("scale", $"list {sc}: Get-Container", listCmdlet, "ms total"));
+        }
+        Program.Add(new Row("scale", $"stop {sc} (SIGTERM, engine)", n, stop, double.NaN, "ms total", $"{stop / n:0.###} ms each"));
+        Program.Add(new Row("scale", $"remove {sc} (engine)", n, remove, double.NaN, "ms total", $"{remove / n:0.###} ms each"));
+        Program.Add(new Row("memory", "MemAvailable drop per idle container", n, (avail0 - avail1) / (double)n, double.NaN, "kB", "kernel + psc-init + sleep, noisy"));
+        Program.Add(Stat.Row("stats", "1 container: engine ReadStats", statsOneEngine));
+        if (statsOneCmdlet.Count > 0)
+        {
+            Program.Add(Stat.Row("stats", "1 container: Get-ContainerStats", statsOneCmdlet));
+        }
+        Program.Add(Stat.Row("stats", $"{n} containers: engine, per container", statsAllEngine));
+        if (statsAllCmdlet.Count > 0)
+        {
+            Program.Add(Stat.Row("stats", $"{n} containers: Get-ContainerStats, per container", statsAllCmdlet));
+        }
+        Program.Note($"Scale leftovers after remove: {leftCGroups} cgroups under the bench root, {leftProcs} init processes alive, mountinfo {mounts0} -> {mounts1} lines.");
+        string Met(bool b) => b ? "MET" : "NOT MET";
+        string scaled = n == 1000 ? "" : $" (run with {n}, not 1000: goal scaled linearly)";
+        double f = n / 1000.0;
+        Program.Goal($"7  scale {n}: create+start {(create + start) / 1000:0.##} s (goal <= {6 * f:0.##} s) -> {Met(create + start <= 6000 * f)}; "
+            + $"list {Stat.Median(listCmdlet.Count > 0 ? listCmdlet.OrderBy(x => x).ToList() : listEngine.OrderBy(x => x).ToList()):0} ms (goal <= {500 * f:0} ms) -> {Met(Stat.Median((listCmdlet.Count > 0 ? listCmdlet : listEngine).OrderBy(x => x).ToList()) <= 500 * f)}; "
+            + $"stop+remove {(stop + remove) / 1000:0.##} s (goal <= {3 * f:0.##} s) -> {Met(stop + remove <= 3000 * f)}; leaks: {leftCGroups} cgroups, {leftProcs} procs, mounts {mounts1 - mounts0:+0;-0;0}{scaled}");
+        double statsPer = Stat.Median((statsAllCmdlet.Count > 0 ? statsAllCmdlet : statsAllEngine).OrderBy(x => x).ToList());
+        double statsOne = Stat.Median((statsOneCmdlet.Count > 0 ? statsOneCmdlet : statsOneEngine).OrderBy(x => x).ToList());
+        Program.Goal($"5  stats <= 0.3 ms per container: over {n} {statsPer:0.###} ms each -> {Met(statsPer <= 0.3)}; over 1 {statsOne:0.###} ms -> {Met(statsOne <= 0.3)} ({(statsAllCmdlet.Count > 0 ? "Get-ContainerStats" : "engine")})");
+    }
+}
