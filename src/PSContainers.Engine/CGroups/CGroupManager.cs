@@ -178,6 +178,24 @@ public sealed class CGroupManager : IDisposable
         return s;
     }
 
+    /// <summary>Whether the cgroup is frozen, from one file (cgroup.events or freezer.state); null without a freezer.</summary>
+    public bool? IsFrozen(string path)
+    {
+        if (Unified is CGroupTree u && path != "/" && u.Exists(path))
+        {
+            var events = V2Driver.KeyValues(u.TryRead(path, "cgroup.events"));
+            if (events.TryGetValue("frozen", out long f))
+            {
+                return f == 1;
+            }
+        }
+        if (_drivers.TryGetValue("freezer", out var d) && !d.Tree.IsV2 && d.Tree.Exists(path))
+        {
+            return (d.Tree.TryRead(path, "freezer.state") ?? "").Trim() == "FROZEN";
+        }
+        return null;
+    }
+
     /// <summary>The OOM killer's kill count in a cgroup (v2 memory.events, v1 memory.oom_control), null without one.</summary>
     public long? OomKills(string path)
     {

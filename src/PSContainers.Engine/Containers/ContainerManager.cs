@@ -346,7 +346,7 @@ public sealed class ContainerManager : IDisposable
         }
         if (initAlive)
         {
-            c.State = spec.CGroupPath.Length > 0 && CGroups.Exists(spec.CGroupPath) && CGroups.Get(spec.CGroupPath).Frozen == true ? ContainerState.Paused : ContainerState.Running;
+            c.State = spec.CGroupPath.Length > 0 && CGroups.IsFrozen(spec.CGroupPath) == true ? ContainerState.Paused : ContainerState.Running;
             c.Pid = PidHandle.IsAlive(state.MainPid, state.MainStartTicks) ? state.MainPid : null;
             return c;
         }
