@@ -451,8 +451,9 @@ public sealed class ContainerManager : IDisposable
             }
             if (!ended)
             {
-                // SIGKILL the main process first, so init records how it ended, then everything in the cgroup.
-                if (main is not null && main.Signal(Sys.SIGKILL))
+                // After a grace period: SIGKILL the main process first, so init records how it ended, then
+                // everything in the cgroup. -Force goes straight to the cgroup (the exit record then says SIGKILL).
+                if (!force && main is not null && main.Signal(Sys.SIGKILL))
                 {
                     Log?.Invoke($"sent SIGKILL to {state.MainPid} (main process of '{name}')");
                     init?.WaitExit(TimeSpan.FromMilliseconds(500));
