@@ -236,9 +236,7 @@ public class HostCGroupTests
     {
         using var h = new HostCGroups();
         h.Manager.Create(h.Root);
-        // A valid-looking limit the kernel refuses on this machine: a cpuset naming a memory node that
-        // does not exist is refused by validation, so use a memory+swap limit where swap accounting is absent,
-        // or else an absurd v1 quota period that the kernel rejects.
+        // Refused by validation (memory+swap below memory): nothing may be created in any hierarchy.
         var ex = Assert.ThrowsAny<PscException>(() => h.Manager.Create(h.Root + "/half", new CGroupLimits { MemoryLimit = 64L << 20, MemorySwapLimit = 32L << 20 }));
         Assert.Equal("InvalidLimit,MemorySwapLimit", ex.ErrorId);
         Assert.False(h.Manager.Exists(h.Root + "/half"));
@@ -254,9 +252,8 @@ public class HostCGroupTests
         using var h = new HostCGroups();
         Skip.If(h.V1Mount("memory") is null, "uses the v1 rule that memory.limit_in_bytes cannot exceed memory.memsw.limit_in_bytes");
         h.Manager.Create(h.Root, new CGroupLimits { MemoryLimit = 32L << 20, MemorySwapLimit = 32L << 20 });
-        // The child inherits nothing, but the parent's memsw caps it: the kernel accepts the child's limit
-        // (hierarchical), so instead ask for a CPU set outside the parent's. Validation allows it (the CPU
-        // exists); the kernel refuses it (EINVAL) after the directories were made.
+        // A CPU set outside the parent's: validation allows it (the CPU exists), the kernel refuses it (EINVAL)
+        // only after the directories were made, so the rollback is what is tested.
         string? cpuset = h.V1Mount("cpuset");
         Skip.If(cpuset is null || Environment.ProcessorCount < 2, "needs two CPUs and the v1 cpuset controller");
         File.WriteAllText(cpuset + h.Root + "/cpuset.cpus", "0");
