@@ -23,6 +23,10 @@ internal static class Errors
     public static ErrorRecord From(PscException e, object? target = null) =>
         new(e, e.ErrorId, Category(e.Kind), e.Target ?? target);
 
+    /// <summary>A line a container's program wrote to stderr, as PowerShell shows a native command's stderr.</summary>
+    public static ErrorRecord FromStderr(string line) =>
+        new(new RemoteException(line), "ContainerStderr", ErrorCategory.FromStdErr, line);
+
     /// <summary>Unexpected I/O failures still become records with the path in the message.</summary>
     public static ErrorRecord From(Exception e, string errorId, object? target) => e switch
     {

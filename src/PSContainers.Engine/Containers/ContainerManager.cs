@@ -655,6 +655,37 @@ public sealed class ContainerManager : IDisposable
         }
     }
 
+    /// <summary>
+    /// Passes the container's stdout and stderr lines to <paramref name="onLine"/> as they are written, until its main
+    /// process has ended (returns the container, exit code filled in) or <paramref name="cancel"/> is set (returns null).
+    /// </summary>
+    public Container? Follow(string name, Action<LogStream, string> onLine, CancellationToken cancel)
+    {
+        var logs = new ContainerLogs(Depot, name);
+        void Flush(bool final)
+        {
+            foreach (var (stream, line) in logs.ReadNew(final))
+            {
+                onLine(stream, line);
+            }
+        }
+        while (true)
+        {
+            Flush(final: false);
+            Container c = Get(name);
+            if (c.State == ContainerState.Exited)
+            {
+                Flush(final: true);
+                return c;
+            }
+            if (cancel.WaitHandle.WaitOne(20))
+            {
+                Flush(final: true);
+                return null;
+            }
+        }
+    }
+
     /// <summary>Moves an outside process into a running container's cgroups (the seeds' migrate_process).</summary>
     public void MoveProcess(int pid, string name)
     {

@@ -16,6 +16,25 @@ public abstract class ContainerTargetCommandBase : PscCommandBase
     public Container? InputObject { get; set; }
 
     protected IEnumerable<Container> Targets() => ResolveContainers(Name, InputObject);
+
+    /// <summary>For each target: ShouldProcess with its action text, the engine call, and the result with -PassThru.</summary>
+    protected void ForEachTarget(Func<Container, string> action, Func<Container, Container> operation, bool passThru)
+    {
+        foreach (Container target in Targets().ToList())
+        {
+            if (ShouldProcess(target.Name, action(target)))
+            {
+                Try(() =>
+                {
+                    Container c = operation(target);
+                    if (passThru)
+                    {
+                        WriteObject(c);
+                    }
+                }, target.Name);
+            }
+        }
+    }
 }
 
 /// <summary>Get-Container: every container in the depot (found again from any session), or those named.</summary>
@@ -86,32 +105,17 @@ public sealed class StartContainerCommand : ContainerTargetCommandBase
             }
             if (Wait)
             {
-                var logs = new ContainerLogs(Containers.Depot, target.Name);
-                try
+                Container? ended = null;
+                if (!Try(() => ended = Containers.Follow(target.Name, Emit, _stop.Token), target.Name))
                 {
-                    while (true)
-                    {
-                        Emit(logs.ReadNew());
-                        Container now = Containers.Get(target.Name);
-                        if (now.State is ContainerState.Exited)
-                        {
-                            Emit(logs.ReadNew(final: true));
-                            started = now;
-                            SessionState.PSVariable.Set("LASTEXITCODE", now.ExitCode ?? 0);
-                            break;
-                        }
-                        _stop.Token.WaitHandle.WaitOne(20);
-                        if (_stop.IsCancellationRequested)
-                        {
-                            return;
-                        }
-                    }
-                }
-                catch (Native.PscException e)
-                {
-                    WriteError(Errors.From(e));
                     continue;
                 }
+                if (ended is null)
+                {
+                    return; // Ctrl+C
+                }
+                started = ended;
+                SessionState.PSVariable.Set("LASTEXITCODE", ended.ExitCode ?? 0);
             }
             if (PassThru)
             {
@@ -120,18 +124,15 @@ public sealed class StartContainerCommand : ContainerTargetCommandBase
         }
     }
 
-    private void Emit(IEnumerable<(LogStream Stream, string Line)> lines)
+    private void Emit(LogStream stream, string line)
     {
-        foreach (var (stream, line) in lines)
+        if (stream == LogStream.Stdout)
         {
-            if (stream == LogStream.Stdout)
-            {
-                WriteObject(line);
-            }
-            else
-            {
-                WriteError(new ErrorRecord(new RemoteException(line), "ContainerStderr", ErrorCategory.FromStdErr, line));
-            }
+            WriteObject(line);
+        }
+        else
+        {
+            WriteError(Errors.FromStderr(line));
         }
     }
 

@@ -103,7 +103,7 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
             {
                 if (isError)
                 {
-                    WriteError(ContainerCommandJob.Stderr(line));
+                    WriteError(Errors.FromStderr(line));
                 }
                 else
                 {
@@ -194,9 +194,6 @@ public sealed class ContainerCommandJob : Job
 
     public override string Location => ContainerName;
 
-    internal static ErrorRecord Stderr(string line) =>
-        new(new RemoteException(line), "ContainerStderr", ErrorCategory.FromStdErr, line);
-
     internal void Start()
     {
         SetJobState(JobState.Running);
@@ -204,7 +201,7 @@ public sealed class ContainerCommandJob : Job
         {
             try
             {
-                int code = _exec.Run(line => Output.Add(PSObject.AsPSObject(line)), line => Error.Add(Stderr(line)), _stop.Token);
+                int code = _exec.Run(line => Output.Add(PSObject.AsPSObject(line)), line => Error.Add(Errors.FromStderr(line)), _stop.Token);
                 ExitCode = code;
                 SetJobState(code == 0 ? JobState.Completed : JobState.Failed);
             }

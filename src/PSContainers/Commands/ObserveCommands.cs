@@ -11,23 +11,8 @@ public sealed class SuspendContainerCommand : ContainerTargetCommandBase
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        foreach (Container target in Targets().ToList())
-        {
-            if (ShouldProcess(target.Name, "Freeze every process of the container"))
-            {
-                Try(() =>
-                {
-                    var c = Containers.Suspend(target.Name);
-                    if (PassThru)
-                    {
-                        WriteObject(c);
-                    }
-                }, target.Name);
-            }
-        }
-    }
+    protected override void ProcessRecord() =>
+        ForEachTarget(_ => "Freeze every process of the container", t => Containers.Suspend(t.Name), PassThru);
 }
 
 /// <summary>Resume-Container: thaws a paused container and waits for the kernel; State becomes Running.</summary>
@@ -38,23 +23,8 @@ public sealed class ResumeContainerCommand : ContainerTargetCommandBase
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        foreach (Container target in Targets().ToList())
-        {
-            if (ShouldProcess(target.Name, "Thaw every process of the container"))
-            {
-                Try(() =>
-                {
-                    var c = Containers.Resume(target.Name);
-                    if (PassThru)
-                    {
-                        WriteObject(c);
-                    }
-                }, target.Name);
-            }
-        }
-    }
+    protected override void ProcessRecord() =>
+        ForEachTarget(_ => "Thaw every process of the container", t => Containers.Resume(t.Name), PassThru);
 }
 
 /// <summary>Set-ContainerProperty: user key/value metadata kept in the depot (Garden's properties).</summary>
@@ -73,24 +43,8 @@ public sealed class SetContainerPropertyCommand : ContainerTargetCommandBase
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        foreach (Container target in Targets().ToList())
-        {
-            string old = target.Properties.TryGetValue(Key, out string? v) ? $"'{v}'" : "(unset)";
-            if (ShouldProcess(target.Name, $"Set property '{Key}': {old} -> '{Value}'"))
-            {
-                Try(() =>
-                {
-                    var c = Containers.SetProperty(target.Name, Key, Value);
-                    if (PassThru)
-                    {
-                        WriteObject(c);
-                    }
-                }, target.Name);
-            }
-        }
-    }
+    protected override void ProcessRecord() =>
+        ForEachTarget(t => $"Set property '{Key}': {(t.Properties.TryGetValue(Key, out string? v) ? $"'{v}'" : "(unset)")} -> '{Value}'", t => Containers.SetProperty(t.Name, Key, Value), PassThru);
 }
 
 /// <summary>Remove-ContainerProperty: removes one user property from the depot.</summary>
@@ -105,23 +59,8 @@ public sealed class RemoveContainerPropertyCommand : ContainerTargetCommandBase
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        foreach (Container target in Targets().ToList())
-        {
-            if (ShouldProcess(target.Name, $"Remove property '{Key}'"))
-            {
-                Try(() =>
-                {
-                    var c = Containers.SetProperty(target.Name, Key, null);
-                    if (PassThru)
-                    {
-                        WriteObject(c);
-                    }
-                }, target.Name);
-            }
-        }
-    }
+    protected override void ProcessRecord() =>
+        ForEachTarget(_ => $"Remove property '{Key}'", t => Containers.SetProperty(t.Name, Key, null), PassThru);
 }
 
 /// <summary>Get-ContainerEvent: the event logs of containers (created, started, exited, stopped, oom-killed, paused, resumed…).</summary>

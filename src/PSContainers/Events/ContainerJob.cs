@@ -50,26 +50,10 @@ public sealed class ContainerJob : Job
         try
         {
             using var manager = Open();
-            var logs = new ContainerLogs(_depot, _container);
-            Container c;
-            while (true)
-            {
-                Emit(logs.ReadNew());
-                c = manager.Get(_container);
-                if (c.State == ContainerState.Exited)
-                {
-                    Emit(logs.ReadNew(final: true));
-                    break;
-                }
-                if (_stop.Token.WaitHandle.WaitOne(50))
-                {
-                    Emit(logs.ReadNew(final: true));
-                    return; // StopJob sets the state
-                }
-            }
+            Container? c = manager.Follow(_container, Emit, _stop.Token);
             lock (_gate)
             {
-                if (_stop.IsCancellationRequested)
+                if (c is null || _stop.IsCancellationRequested)
                 {
                     return; // Stop-Job ended it: StopJob sets the state
                 }
@@ -95,18 +79,15 @@ public sealed class ContainerJob : Job
         }
     }
 
-    private void Emit(IEnumerable<(LogStream Stream, string Line)> lines)
+    private void Emit(LogStream stream, string line)
     {
-        foreach (var (stream, line) in lines)
+        if (stream == LogStream.Stdout)
         {
-            if (stream == LogStream.Stdout)
-            {
-                Output.Add(new PSObject(line));
-            }
-            else
-            {
-                Error.Add(new ErrorRecord(new RemoteException(line), "ContainerStderr", ErrorCategory.FromStdErr, line));
-            }
+            Output.Add(new PSObject(line));
+        }
+        else
+        {
+            Error.Add(Errors.FromStderr(line));
         }
     }
 

@@ -14,10 +14,10 @@ public sealed class ProcessEnvironmentCollection
 [Collection("ProcessEnvironment")]
 public class EngineEventTests
 {
-    [Fact]
+    [SkippableFact]
     public void ExitedAndOomKilledArriveAsEngineEvents()
     {
-        Assert.True(Environment.UserName == "root", "this test needs root (containers and cgroups)");
+        Skip.IfNot(Environment.UserName == "root", "needs root to create containers and cgroups");
         string depot = Path.Combine(Path.GetTempPath(), "psc-ev-depot-" + Guid.NewGuid().ToString("N")[..8]);
         string root = "psc-xunit-ev-" + Guid.NewGuid().ToString("N")[..8];
         Environment.SetEnvironmentVariable("PSCONTAINERS_DEPOT", depot);
