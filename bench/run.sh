@@ -3,6 +3,7 @@
 #
 #   sudo bench/run.sh            full run (a few minutes): prints one table of medians, p99 and ratios
 #   sudo bench/run.sh --smoke    a few iterations of everything, so the benchmark cannot rot (no times asserted)
+#   PSC_BENCH_ONLY=start,cmdlet  only these parts (hyperfine,start,cmdlet,stop,memory,scale), e.g. while profiling
 #
 # Installs the peers from Debian's packages when missing (hyperfine, bubblewrap, runc, cgroup-tools, util-linux),
 # builds the project in Release, builds bench/PSContainers.Bench, measures, prints the table and keeps a copy in
@@ -117,7 +118,9 @@ hf() { # label runs warmup command...
   hyperfine -N --style none --warmup "$warm" --runs "$runs" --export-json "$WORK/hyperfine/$label.json" "$@" >>"$WORK/hyperfine.log" 2>&1 \
     || { echo "warning: hyperfine $label failed:"; tail -5 "$WORK/hyperfine.log"; rm -f "$WORK/hyperfine/$label.json"; }
 }
-if have hyperfine; then
+ONLY=${PSC_BENCH_ONLY:-}
+part() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+if have hyperfine && part hyperfine; then
   echo "== hyperfine (runs $HF_RUNS, warmup $HF_WARM)"
   hf floor-dyn "$HF_RUNS" "$HF_WARM" /bin/true
   hf floor "$HF_RUNS" "$HF_WARM" "$STAMP"
@@ -139,7 +142,8 @@ echo "== psc-bench (iterations $ITER + $WARM warm-up, scale $SCALE, stop $STOP_P
 mkdir -p "$ROOT/out/bench"
 set +e
 "$BENCH" --tag "$TAG" --stamp "$STAMP" --module "$PSD1" --hyperfine "$WORK/hyperfine" --markdown "$ROOT/out/bench/latest.md" \
-  --iterations "$ITER" --warmup "$WARM" --scale "$SCALE" --stop-procs "$STOP_PROCS" --stop-runs "$STOP_RUNS" "${args[@]}"
+  --iterations "$ITER" --warmup "$WARM" --scale "$SCALE" --stop-procs "$STOP_PROCS" --stop-runs "$STOP_RUNS" "${args[@]}" \
+  ${ONLY:+--only "$ONLY"}
 rc=$?
 set -e
 {

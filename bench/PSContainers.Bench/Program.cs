@@ -55,21 +55,27 @@ internal static class Program
         try
         {
             var b = new Bench(o, manager, tag);
-            b.StartLatency();
-            if (o.ModulePath is not null && !_cancelled)
+            if (o.Runs("start"))
+            {
+                b.StartLatency();
+            }
+            if (o.ModulePath is not null && !_cancelled && (o.Runs("cmdlet") || o.Runs("scale")))
             {
                 runspace = OpenRunspace(o.ModulePath);
+            }
+            if (runspace is not null && !_cancelled && o.Runs("cmdlet"))
+            {
                 b.CmdletOverhead(runspace);
             }
-            if (!_cancelled)
+            if (!_cancelled && o.Runs("stop"))
             {
                 b.Stop1000();
             }
-            if (!_cancelled)
+            if (!_cancelled && o.Runs("memory"))
             {
                 b.MemoryOfInit();
             }
-            if (!_cancelled)
+            if (!_cancelled && o.Runs("scale"))
             {
                 b.Scale(runspace);
             }
@@ -178,6 +184,11 @@ internal sealed class Options
     public int StopProcs { get; set; } = 1000;
     public int Scale { get; set; } = 1000;
 
+    /// <summary>--only start,cmdlet,stop,memory,scale: measure just these parts (default: all).</summary>
+    public HashSet<string>? Only { get; set; }
+
+    public bool Runs(string part) => Only is null || Only.Contains(part);
+
     public static Options Parse(string[] a)
     {
         var o = new Options();
@@ -200,6 +211,7 @@ internal sealed class Options
                 case "--stop-runs": o.StopRuns = int.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--stop-procs": o.StopProcs = int.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--scale": o.Scale = int.Parse(v, CultureInfo.InvariantCulture); break;
+                case "--only": o.Only = v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(); break;
                 default: throw new ArgumentException($"unknown option {a[i]}");
             }
             i++;

@@ -3,26 +3,32 @@
  *
  * .NET cannot fork safely and must never reap or be a subreaper, so everything between fork
  * and exec, and the init role itself, lives here.  Usage: psc-init <config-file> to start a
- * container, psc-init --exec <config-file> to run one more program in a running one (below).
+ * container, psc-init --serve to start one per request on stdin (the engine keeps a few of
+ * these, so a start costs no exec of psc-init; see serve_main), psc-init --exec <config-file>
+ * to run one more program in a running one (below).
  *
- *   A  started by .NET, stdin/stdout are the protocol pipes.  Parses the config, forks B,
- *      relays the setup and prints one of
- *        ready <C host pid> <D host pid>   once D waits for go; then expects "go" on stdin
- *        exec 0 | exec <errno> <step>      after go
- *        error <step> <errno> <detail>     any failure before ready (all killed, exit 1)
- *   B  joins the cgroups (so A stays outside them), setsid, /dev/null on 0-2, unshare(user)
- *      and has A write the id maps, unshare(the rest), forks C, reports C's pid, exits.
- *   C  the init: PID 1 of the new PID namespace, else a child subreaper.  Mounts, root,
- *      hostname, loopback; forks D, forwards signals to it, reaps every child and records
- *      D's exit atomically in the depot.  It never depends on A or .NET staying alive.
+ *   A  started by .NET (or the request loop of --serve): stdout is the answer, stdin the abort channel (anything arriving on it,
+ *      EOF included, before the program runs makes A kill everything it made).  Parses the
+ *      config, opens the cgroup.procs files, clones C straight into the new namespaces, writes
+ *      C's pid into every cgroup and (user namespace) C's id maps from outside, tells C to go
+ *      on.  When D is ready, writes state.json and the "started" event into the depot, tells D
+ *      to exec, and once it runs marks state.json confirmed.  It prints exactly one line:
+ *        exec 0 <C host pid> <D host pid>   the program runs
+ *        exec <errno> <step>                the program could not be executed
+ *        error <step> <errno> <detail>      any failure before (all killed, exit 1)
+ *      The engine is not asked anything in between: one request, one answer.
+ *   C  the init: PID 1 of the new PID namespace, else a child subreaper.  setsid, /dev/null on
+ *      0-2, unshare(cgroup) once inside its cgroups, mounts, root, hostname, loopback; creates
+ *      D (sharing C's memory until D execs), forwards signals to it, reaps every child and
+ *      records D's exit atomically in the depot.
+ *      It never depends on A or .NET staying alive once the program runs.
  *   D  the main process: rlimits, groups/gid/uid, cwd, no_new_privs, waits for go, execve.
  *
  * Everything below A talks to A over one AF_UNIX SOCK_SEQPACKET socketpair (close-on-exec).
  * A's end has SO_PASSCRED, so the kernel stamps each message with the sender's pid as seen
  * from A's PID namespace: that is how A learns D's host pid although D is pid 2 inside.
- *   to A:   "C <pid>" (B)  "U" user ns made, map me (B)  "D" ready (D)
- *           "E <step> <errno> <detail>" (B, C, D)  "X <errno> <step>" exec failed (D)
- *   from A: "u" maps written (to B)  "g" go (to D)
+ *   to A:   "D" ready (D)  "E <step> <errno> <detail>" (C, D)  "X <errno> <step>" exec failed (D)
+ *   from A: "s" cgroups joined and ids mapped (to C)  "g" go (to D)
  * C closes its copy after forking D, so a successful execve closes the last one: A reads EOF.
  *
  * Exec mode, `psc-init --exec <config-file>`: runs one more program inside a running container
@@ -67,6 +73,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <setjmp.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -100,8 +107,9 @@ static struct {
     struct { int res; struct rlimit lim; const char *name; } *rl;
 } cfg;
 
-static int sock = -1;                 /* A: its end of the socketpair; B, C, D: the other */
+static int sock = -1;                 /* A: its end of the socketpair; C, D: the other */
 static bool exec_mode;                /* psc-init --exec */
+static char *serve_arg;               /* the "--serve" in our argv, renamed "--init" in each C */
 
 static long long now_ns(clockid_t clk)
 {
@@ -275,20 +283,38 @@ static const char *parse_record(char *rec)
     return NULL;
 }
 
-/* Returns NULL or what is wrong (errno set).  Lists get room for as many entries as records. */
-static const char *load_config(const char *path)
+/* Reads a whole file (NUL-terminated); NULL on failure. */
+static char *read_file(const char *path, size_t *len)
 {
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0)
-        return path;
+        return NULL;
     char *buf = malloc((size_t)st.st_size + 1);
-    size_t len = 0, max = 2;
     ssize_t n;
-    while (len < (size_t)st.st_size && ((n = read(fd, buf + len, (size_t)st.st_size - len)) > 0 || errno == EINTR))
-        len += n > 0 ? (size_t)n : 0;
+    *len = 0;
+    while (*len < (size_t)st.st_size && ((n = read(fd, buf + *len, (size_t)st.st_size - *len)) > 0 || errno == EINTR))
+        *len += n > 0 ? (size_t)n : 0;
     close(fd);
-    buf[len] = '\0';
+    buf[*len] = '\0';
+    return buf;
+}
+
+/* Parses the NUL-separated records in `buf` (which it keeps) into cfg, after freeing the last
+ * one's.  Returns NULL or what is wrong (errno set).  Lists get room for as many entries as
+ * records. */
+static const char *load_config(char *buf, size_t len)
+{
+    static char *last;
+    free(last);
+    free(cfg.cgroups);
+    free(cfg.env);
+    free(cfg.argv);
+    free(cfg.rl);
+    free(cfg.groups);
+    memset(&cfg, 0, sizeof cfg);
+    last = buf;
+    size_t max = 2;
     for (size_t i = 0; i < len; i++)
         max += buf[i] == '\0';
     cfg.cgroups = calloc(max, sizeof(char *));
@@ -348,13 +374,19 @@ static _Noreturn void run_d(void)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);    /* C's blocked set must not leak into the program */
     setup_process();
-    close_except(sock);               /* 0-2 are /dev/null and the logs, set up by B and C */
+    close_except(sock);               /* 0-2 are /dev/null and the logs, set up by C */
     say("D");
     if (hear() != 'g')
         _exit(125);                   /* A went away without go: never start the program */
     execve(cfg.argv[0], (char *const *)cfg.argv, (char *const *)cfg.env);
     say("X %d execve", errno);
     _exit(127);
+}
+
+static int d_entry(void *unused)
+{
+    (void)unused;
+    run_d();
 }
 
 /* ---------------------------------------------------------------- C: the init */
@@ -406,25 +438,36 @@ static void loopback_up(void)
     close(s);
 }
 
+/* Writes `content` to <depot>/<file> through a temp file and a rename: readers see all of it or
+ * nothing.  No fsync: the depot lives in /run and describes processes of this boot only. */
+static bool write_depot(int depot, const char *file, const char *content)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", file, getpid());
+    int fd = openat(depot, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    bool ok = fd >= 0 && write_all(fd, content, strlen(content)) == 0 && renameat(depot, tmp, depot, file) == 0;
+    int err = errno;
+    if (fd >= 0)
+        close(fd);
+    if (!ok)
+        unlinkat(depot, tmp, 0);
+    errno = err;
+    return ok;
+}
+
 /* `exit` is written to a temp file and renamed, so readers see all of it or nothing. */
 static void record_exit(int depot, int status)
 {
-    char code[8] = "", tmp[32], buf[160];
+    char code[8] = "", buf[160];
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     if (!sig)
         snprintf(code, sizeof code, "%d", WEXITSTATUS(status));
     long long t = now_ns(CLOCK_REALTIME);
     int len = snprintf(buf, sizeof buf, "exit_code=%s\nsignal=%d\nexit_time_ns=%lld\n", code, sig, t);
-    snprintf(tmp, sizeof tmp, "exit.tmp.%d", getpid());
-    int fd = openat(depot, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write_all(fd, buf, (size_t)len) < 0 || fsync(fd) < 0 || renameat(depot, tmp, depot, "exit") < 0) {
+    if (!write_depot(depot, "exit", buf))
         dprintf(2, "psc-init: cannot write the exit record in %s: %s\n", cfg.depot, strerror(errno));
-        unlinkat(depot, tmp, 0);
-    }
-    if (fd >= 0)
-        close(fd);
     len = snprintf(buf, sizeof buf, "%lld exited code=%s signal=%d\n", t, code, sig);
-    fd = openat(depot, "events.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    int fd = openat(depot, "events.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0 || write(fd, buf, (size_t)len) != len)   /* one write: lines never interleave */
         dprintf(2, "psc-init: cannot append to %s/events.log: %s\n", cfg.depot, strerror(errno));
     if (fd >= 0)
@@ -516,11 +559,13 @@ static _Noreturn void run_c(void)
     if (cfg.ns & CLONE_NEWNET)
         loopback_up();
 
-    pid_t d = fork();
+    /* D shares C's memory until it execs (CLONE_VM | CLONE_VFORK, as posix_spawn does): no page
+     * tables to copy, and C, which only waits from here on, sleeps until then.  D touches no
+     * state of C's but its own stack. */
+    static char d_stack[1 << 16] __attribute__((aligned(16)));
+    pid_t d = clone(d_entry, d_stack + sizeof d_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
     if (d < 0)
         fail("fork", "main");
-    if (d == 0)
-        run_d();
     close(sock);
 
     int d_status = 0;
@@ -545,21 +590,18 @@ static _Noreturn void run_c(void)
     _exit(0);                         /* in a PID namespace the kernel kills the rest */
 }
 
-/* ---------------------------------------------------------------- B: namespaces */
+/* ---------------------------------------------------------------- C's start */
 
-static _Noreturn void run_b(void)
+/* C begins here, cloned by A straight into the new namespaces (all but the cgroup one).  It
+ * waits for A's "s": by then A has put it into every cgroup and written its id maps, so
+ * everything C forks is born inside the limits and nothing runs unmapped. */
+static int c_entry(void *unused)
 {
-    /* Joined here, not in A: C's cleanup kills everything in the cgroup but itself, and A
-     * (still reporting to .NET) must be neither killed by it nor charged to the container. */
-    char pid[24];
-    int len = snprintf(pid, sizeof pid, "%d\n", getpid());
-    for (int i = 0; i < cfg.ncgroups; i++) {
-        char *p = NULL;
-        int fd = asprintf(&p, "%s/cgroup.procs", cfg.cgroups[i]) > 0 ? open(p, O_WRONLY | O_CLOEXEC) : -1;
-        if (fd < 0 || write_all(fd, pid, (size_t)len) < 0)
-            fail("cgroup", "%s", cfg.cgroups[i]);
-        close(fd);
-    }
+    (void)unused;
+    if (serve_arg)                    /* ps in the container shows "psc-init --init" as pid 1 */
+        memcpy(serve_arg, "--init\0", 8);
+    if (hear() != 's')
+        _exit(1);                     /* A is gone: nothing outlives A during setup */
     /* A ignores SIGPIPE, and ignored dispositions survive execve: give the program defaults. */
     for (int s = 1; s < NSIG; s++)
         signal(s, SIG_DFL);
@@ -571,23 +613,11 @@ static _Noreturn void run_b(void)
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
         fail("open", "/dev/null");
-    close_except(sock);               /* nothing below A keeps the .NET pipes */
-    if (cfg.ns & CLONE_NEWUSER) {
-        if (unshare(CLONE_NEWUSER) < 0)
-            fail("unshare", "user");
-        say("U");
-        if (hear() != 'u')
-            _exit(1);
-    }
-    if ((cfg.ns & ~CLONE_NEWUSER) && unshare(cfg.ns & ~CLONE_NEWUSER) < 0)
-        fail("unshare", "namespaces");
-    pid_t c = fork();
-    if (c < 0)
-        fail("fork", "init");
-    if (c == 0)
-        run_c();
-    say("C %d", c);
-    _exit(0);
+    close_except(sock);               /* nothing below A keeps the .NET pipes or A's cgroup files */
+    /* Unshared only now that C is in its cgroups, so they are the namespace's root. */
+    if ((cfg.ns & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+        fail("unshare", "cgroup");
+    run_c();
 }
 
 /* ---------------------------------------------------------------- A: the launcher */
@@ -621,9 +651,15 @@ static char proc_stat(pid_t p, pid_t *ppid)
 /* SIGKILL everything created so far and wait up to 2 s until it is gone (zombies count as
  * gone: their new parent reaps them), so the engine finds empty cgroups once we exit.
  * C is killed before D: then C cannot record the death of a container that never started. */
+static int state_written = -1;         /* A: the depot fd while state.json names a start not yet let go */
+static bool serving;                  /* psc-init --serve: a failed start returns to the request loop */
+static jmp_buf next_request;
+
 static _Noreturn void abort_all(const char *line)
 {
     pid_t ppid;
+    if (state_written >= 0)
+        unlinkat(state_written, "state.json", 0);
     for (int i = 0; i < nvictims; i++)
         kill(victims[i], SIGKILL);
     long long deadline = now_ns(CLOCK_MONOTONIC) + 2000000000LL;
@@ -631,8 +667,10 @@ static _Noreturn void abort_all(const char *line)
         for (char st; (st = proc_stat(victims[i], &ppid)) && st != 'Z' && st != 'X' &&
                       now_ns(CLOCK_MONOTONIC) < deadline;)
             sleep_ms(5);
-    while (waitpid(-1, NULL, WNOHANG) > 0) {}   /* B */
+    while (waitpid(-1, NULL, WNOHANG) > 0) {}   /* C, when it was ours */
     write_all(1, line, strlen(line));
+    if (serving)
+        longjmp(next_request, 1);
     exit(1);
 }
 
@@ -649,28 +687,6 @@ static _Noreturn void die(const char *fmt, ...)
             *s = '?';
     strcat(line, "\n");
     abort_all(line);
-}
-
-/* stdin: 1 = the line "go", -1 = EOF or any other line, 0 = undecided yet. */
-static char inbuf[256];
-static size_t inlen;
-static bool ineof;
-
-static int verdict(void)
-{
-    char *nl = memchr(inbuf, '\n', inlen);
-    if (nl)
-        return nl - inbuf == 2 && !memcmp(inbuf, "go", 2) ? 1 : -1;
-    return ineof || inlen == sizeof inbuf ? -1 : 0;
-}
-
-static void read_stdin(void)
-{
-    ssize_t n = read(0, inbuf + inlen, sizeof inbuf - inlen);
-    if (n > 0)
-        inlen += (size_t)n;
-    else if (n == 0 || errno != EINTR)
-        ineof = true;
 }
 
 /* One message and its sender's pid (in our PID namespace); returns 0 on EOF. */
@@ -871,8 +887,10 @@ static int exec_main(const char *path)
 {
     char msg[620], xmsg[620] = "";
     exec_mode = true;
-    errno = EINVAL;
-    const char *bad = load_config(path);
+    size_t len = 0;
+    char *buf = read_file(path, &len);
+    errno = buf ? EINVAL : errno;
+    const char *bad = buf ? load_config(buf, len) : path;
     if (bad)
         die("error config %d %s", errno, bad);
 
@@ -1043,90 +1061,220 @@ static int exec_main(const char *path)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* Start time of a pid in clock ticks (field 22 of /proc/<pid>/stat); 0 when unknown. */
+static unsigned long long start_ticks(pid_t p)
+{
+    char path[32], buf[1024];
+    unsigned long long t = 0;
+    snprintf(path, sizeof path, "/proc/%d/stat", p);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? 0 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    char *s = strrchr(buf, ')');     /* the command name may contain anything */
+    for (int field = 2; s && *s && field < 22; s++)
+        if (*s == ' ')
+            field++;
+    if (s)
+        sscanf(s, "%llu", &t);
+    return t;
+}
+
+/* True when stdin has news: any data or EOF means the engine gave up on this start. */
+static bool stdin_says_stop(void)
+{
+    struct pollfd p = { 0, POLLIN, 0 };
+    return poll(&p, 1, 0) > 0;
+}
+
+/* A's descriptors for one start; closed before the next one (a failed start jumps past its end). */
+static int a_depot = -1, *a_procs;
+
+static void close_launch(void)
+{
+    if (a_depot >= 0)
+        close(a_depot);
+    if (sock >= 0)
+        close(sock);
+    for (int i = 0; a_procs && a_procs[i] >= 0; i++)
+        close(a_procs[i]);
+    free(a_procs);
+    a_depot = sock = -1;
+    a_procs = NULL;
+    nvictims = 0;
+    state_written = -1;
+}
+
+/* A: starts the container cfg describes and prints exactly one line (see the top). */
+static void launch(void)
 {
     char msg[620];
-    for (int fd = 0; fd < 3; fd++)    /* so that nothing we open lands on 0-2 */
-        if (fcntl(fd, F_GETFD) < 0)
-            open("/dev/null", O_RDWR);
-    signal(SIGPIPE, SIG_IGN);
-    if (argc == 3 && !strcmp(argv[1], "--exec"))
-        return exec_main(argv[2]);
-    errno = EINVAL;
-    const char *bad = argc == 2 ? load_config(argv[1]) : "usage: psc-init <config-file> | psc-init --exec <config-file>";
-    if (bad)
-        die("error config %d %s", errno, bad);
+    int depot = a_depot = open(cfg.depot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (depot < 0)
+        die("error open_depot %d %s", errno, cfg.depot);
+    char boot[40] = "";
+    int bfd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    ssize_t blen = bfd < 0 ? 0 : read(bfd, boot, sizeof boot - 1);
+    if (bfd >= 0)
+        close(bfd);
+    boot[blen > 0 ? blen : 0] = '\0';
+    boot[strcspn(boot, "\n\"\\")] = '\0';
+    /* Opened before C exists, so a missing cgroup fails before anything runs. */
+    int *procs = a_procs = malloc(((size_t)cfg.ncgroups + 1) * sizeof(int));
+    for (int i = 0; i <= cfg.ncgroups; i++)
+        procs[i] = -1;
+    for (int i = 0; i < cfg.ncgroups; i++) {
+        char *p = NULL;
+        procs[i] = asprintf(&p, "%s/cgroup.procs", cfg.cgroups[i]) > 0 ? open(p, O_WRONLY | O_CLOEXEC) : -1;
+        free(p);
+        if (procs[i] < 0)
+            die("error cgroup %d %s", errno, cfg.cgroups[i]);
+    }
     int sv[2], one = 1;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
         setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
         die("error socketpair %d -", errno);
-    pid_t b = fork(), c = 0, d = 0, sender;
-    if (b < 0)
-        die("error fork %d launcher", errno);
-    if (b == 0) {
-        sock = sv[1];
-        close(sv[0]);
-        run_b();
-    }
+
+    /* C, straight into its namespaces: one clone instead of fork + unshare + fork.  Its stack
+     * is a copy of this static buffer (no CLONE_VM), used only until it forks or execs. */
+    static char stack[1 << 18] __attribute__((aligned(16)));
+    sock = sv[1];
+    pid_t c = clone(c_entry, stack + sizeof stack, (cfg.ns & ~CLONE_NEWCGROUP) | SIGCHLD, NULL), d = 0, sender;
+    if (c < 0)
+        die("error clone %d namespaces", errno);
     sock = sv[0];
     close(sv[1]);
-    victim(b);
+    victim(c);
+    unsigned long long c_start = start_ticks(c);
+    /* From the parent side, before C goes on: A may write any mapping its privileges allow
+     * (a process may map only its own id into a namespace it has just entered), and joining
+     * here keeps A itself out of the container's cgroups. */
+    char pid[24];
+    int len = snprintf(pid, sizeof pid, "%d\n", c);
+    for (int i = 0; i < cfg.ncgroups; i++)
+        if (write_all(procs[i], pid, (size_t)len) < 0)
+            die("error cgroup %d %s", errno, cfg.cgroups[i]);
+    if (cfg.ns & CLONE_NEWUSER) {
+        if (cfg.uid_map)
+            write_proc(c, "uid_map", cfg.uid_map);
+        if (cfg.gid_map && geteuid() != 0)
+            write_proc(c, "setgroups", "deny");
+        if (cfg.gid_map)
+            write_proc(c, "gid_map", cfg.gid_map);
+    }
+    send(sock, "s", 1, MSG_NOSIGNAL);
 
-    /* Until D is ready: relay the setup, and give up as soon as stdin says no (or EOF). */
+    /* Until D is ready: relay the setup, and give up as soon as stdin says anything (or EOF). */
     while (!d) {
-        struct pollfd p[2] = { { sock, POLLIN, 0 }, { verdict() ? -1 : 0, POLLIN, 0 } };
+        struct pollfd p[2] = { { sock, POLLIN, 0 }, { 0, POLLIN, 0 } };
         if (poll(p, 2, -1) < 0)
             continue;
-        if (p[1].revents) {
-            read_stdin();
-            if (verdict() < 0)
-                die("error aborted 125 no go");
-        }
+        if (p[1].revents)
+            die("error aborted 125 stopped before the program ran");
         if (!p[0].revents)
             continue;
         if (listen_sock(msg, sizeof msg, &sender) <= 0)
             die("error setup 32 init ended before ready");
-        if (msg[0] == 'C')
-            victim(c = (pid_t)atoi(msg + 2));
-        else if (msg[0] == 'U') {
-            /* From the parent namespace: a process may map only its own id into a namespace
-             * it has just entered, while A may write any mapping its privileges allow. */
-            if (cfg.uid_map)
-                write_proc(b, "uid_map", cfg.uid_map);
-            if (cfg.gid_map && geteuid() != 0)
-                write_proc(b, "setgroups", "deny");
-            if (cfg.gid_map)
-                write_proc(b, "gid_map", cfg.gid_map);
-            send(sock, "u", 1, MSG_NOSIGNAL);
-        } else if (msg[0] == 'D')
+        if (msg[0] == 'D')
             victim(d = sender);
         else {
             victim(sender);
             die("error %s", msg[0] == 'E' ? msg + 2 : "protocol 71 unexpected message");
         }
     }
-    if (!c)                           /* B's "C" can arrive after D's "D": C is D's parent */
-        proc_stat(d, &c);
-    waitpid(b, NULL, 0);
-    nvictims = 0;
-    victim(c);
-    victim(d);
-    printf("ready %d %d\n", c, d);
-    fflush(stdout);
-
-    while (!verdict())
-        read_stdin();
-    if (verdict() < 0)
-        die("error aborted 125 no go");
+    if (stdin_says_stop())
+        die("error aborted 125 stopped before the program ran");
+    /* Recorded before the program is told to run, so whoever looks next (this session or
+     * another, even if this one is killed now) finds who runs the container.  An abort from
+     * here on removes it again; once "g" is sent the program runs or D reports why not. */
+    long long started = now_ns(CLOCK_REALTIME);
+    len = snprintf(msg, sizeof msg,
+                   "{\"InitPid\":%d,\"InitStartTicks\":%llu,\"MainPid\":%d,\"MainStartTicks\":%llu,"
+                   "\"BootId\":\"%s\",\"StartTimeUnixNs\":%lld}\n",
+                   c, c_start, d, start_ticks(d), boot, started);
+    if (!write_depot(depot, "state.json", msg))
+        die("error depot_write %d %s/state.json", errno, cfg.depot);
+    state_written = depot;
+    int efd = openat(depot, "events.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    len = snprintf(msg, sizeof msg, "%lld started init=%d main=%d\n", started, c, d);
+    if (efd < 0 || write(efd, msg, (size_t)len) != len)   /* one write: lines never interleave */
+        die("error depot_write %d %s/events.log", errno, cfg.depot);
+    close(efd);
     send(sock, "g", 1, MSG_NOSIGNAL);
-    ssize_t n;
-    while ((n = listen_sock(msg, sizeof msg, &sender)) > 0 && msg[0] == 'C') {}   /* a late "C" */
-    if (n > 0 && msg[0] == 'X') {
+    state_written = -1;
+    nvictims = 0;                     /* the program is the engine's now, whatever happens */
+    if (listen_sock(msg, sizeof msg, &sender) > 0) {
         for (char *s = msg; *s; s++)
             if (*s == '\n')
                 *s = '?';
-        printf("exec %s\n", msg + 2);
+        printf("exec %s\n", msg[0] == 'X' ? msg + 2 : "71 protocol");
     } else
-        printf("exec 0\n");
+        printf("exec 0 %d %d\n", c, d);
+    fflush(stdout);
+}
+
+/* psc-init --serve: a launcher that stays, so a start costs no process start of its own.  Reads
+ * requests "<length>\n<config records>" from stdin and answers each with the one line a
+ * one-shot launch prints; EOF on stdin (the engine is gone or gave up) ends it, and during a
+ * start aborts that start first.  The inits it clones are its children: it reaps each as soon
+ * as it ends (SIGCHLD through a signalfd), so none lingers as a zombie. */
+static int serve_main(void)
+{
+    serving = true;
+    if (chdir("/") < 0)               /* do not pin the session's working directory */
+        return 1;
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);   /* C unblocks everything first thing */
+    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    FILE *in = fdopen(dup(0), "r");
+    if (sfd < 0 || !in)
+        return 1;
+    for (;;) {
+        setjmp(next_request);         /* a failed start comes back here; at EOF the read ends us */
+        close_launch();
+        struct pollfd p[2] = { { 0, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+        while (poll(p, 2, -1) < 0 || !p[0].revents) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) > 0) {}
+            while (waitpid(-1, NULL, WNOHANG) > 0) {}
+        }
+        size_t len;
+        if (fscanf(in, "%zu", &len) != 1 || fgetc(in) != '\n' || len > (1 << 24))
+            return 0;
+        char *buf = malloc(len + 1);
+        if (!buf || fread(buf, 1, len, in) != len)
+            return 0;
+        buf[len] = '\0';
+        errno = EINVAL;
+        const char *bad = load_config(buf, len);
+        if (bad)
+            die("error config %d %s", errno, bad);
+        launch();
+    }
+}
+
+int main(int argc, char **argv)
+{
+    for (int fd = 0; fd < 3; fd++)    /* so that nothing we open lands on 0-2 */
+        if (fcntl(fd, F_GETFD) < 0)
+            open("/dev/null", O_RDWR);
+    signal(SIGPIPE, SIG_IGN);
+    if (argc == 3 && !strcmp(argv[1], "--exec"))
+        return exec_main(argv[2]);
+    if (argc == 2 && !strcmp(argv[1], "--serve")) {
+        serve_arg = argv[1];
+        return serve_main();
+    }
+    size_t len = 0;
+    char *buf = argc == 2 ? read_file(argv[1], &len) : NULL;
+    errno = buf ? EINVAL : argc == 2 ? errno : EINVAL;
+    const char *bad = argc != 2 ? "usage: psc-init <config-file> | psc-init --serve | psc-init --exec <config-file>"
+                    : buf ? load_config(buf, len) : argv[1];
+    if (bad)
+        die("error config %d %s", errno, bad);
+    launch();
     return 0;
 }

@@ -225,10 +225,15 @@ public sealed class ContainerManager : IDisposable
         return found;
     }
 
-    /// <summary>Starts a created container and returns once its program runs (or reports why it could not).</summary>
+    /// <summary>
+    /// Starts a created container and returns once its program runs (or reports why it could not). psc-init records
+    /// state.json and the "started" event itself before the program runs, so one process start and one answer line
+    /// are the whole exchange; only this container is locked meanwhile, so starts of different containers overlap.
+    /// </summary>
     public Container Start(string name, TimeSpan? timeout = null)
     {
-        using (Depot.Lock())
+        ContainerName.Check(name);
+        using (Depot.LockContainer(name))
         {
             Container c = Get(name);
             if (c.State != ContainerState.Created)
@@ -237,41 +242,18 @@ public sealed class ContainerManager : IDisposable
             }
             ContainerSpec spec = c.Spec;
             bool hasCGroup = spec.CGroupPath.Length > 0;
-            if (hasCGroup && !CGroups.Exists(spec.CGroupPath))
+            var cgroupDirs = hasCGroup ? CGroups.WritableTrees.Where(t => t.Exists(spec.CGroupPath)).Select(t => t.FullPath(spec.CGroupPath)).ToArray() : Array.Empty<string>();
+            if (hasCGroup && cgroupDirs.Length == 0)
             {
                 throw new PscException("CGroupNotFound", ErrorKind.ObjectNotFound, $"The cgroup '{spec.CGroupPath}' of container '{name}' is gone.", spec.CGroupPath);
             }
             string dir = Depot.PathOf(name);
-            foreach (string log in new[] { "stdout.log", "stderr.log" })
-            {
-                using (File.Open(Depot.FileOf(name, log), FileMode.OpenOrCreate))
-                {
-                }
-            }
-            string conf = Depot.FileOf(name, "init.conf");
-            var cgroupDirs = hasCGroup ? CGroups.WritableTrees.Where(t => t.Exists(spec.CGroupPath)).Select(t => t.FullPath(spec.CGroupPath)) : Array.Empty<string>();
-            File.WriteAllBytes(conf, Launcher.Config(spec, dir, cgroupDirs));
-            string bootId = BootId();
+            Depot.Touch(name, "stdout.log");
+            Depot.Touch(name, "stderr.log");
             try
             {
-                ContainerRuntimeState? state = null;
-                Launcher.Launch(conf, name, (initPid, mainPid) =>
-                {
-                    state = new ContainerRuntimeState
-                    {
-                        InitPid = initPid,
-                        InitStartTicks = ProcStat.Read(initPid)?.StartTime ?? 0,
-                        MainPid = mainPid,
-                        MainStartTicks = ProcStat.Read(mainPid)?.StartTime ?? 0,
-                        BootId = bootId,
-                        StartTime = DateTime.UtcNow,
-                    };
-                    Depot.WriteJson(name, "state.json", state);
-                    // Logged before "go", so it always precedes the "exited" that psc-init writes.
-                    Depot.AppendEvent(name, "started", $"init={initPid} main={mainPid}");
-                    Log?.Invoke($"container '{name}': init {initPid}, main process {mainPid}");
-                }, timeout ?? TimeSpan.FromSeconds(30));
-                Depot.WriteJson(name, "state.json", state! with { Confirmed = true });
+                var (initPid, mainPid) = Launcher.Launch(Launcher.Config(spec, dir, cgroupDirs), name, timeout ?? TimeSpan.FromSeconds(30));
+                Log?.Invoke($"container '{name}': init {initPid}, main process {mainPid}");
             }
             catch (PscException)
             {
@@ -330,9 +312,9 @@ public sealed class ContainerManager : IDisposable
         };
         bool sameBoot = state is null || state.BootId.Length == 0 || state.BootId == BootId();
         bool initAlive = state is not null && sameBoot && PidHandle.IsAlive(state.InitPid, state.InitStartTicks);
-        if (state is null || (!state.Confirmed && !initAlive && exit is null))
+        if (state is null)
         {
-            return c; // never started, or a start that died before the program ran
+            return c; // never started, or a start that failed (it removes state.json again)
         }
         c.StartTime = state.StartTime;
         c.InitPid = state.InitPid;
@@ -535,7 +517,12 @@ public sealed class ContainerManager : IDisposable
             Stop(name, TimeSpan.Zero, force: true);
         }
         using (Depot.Lock())
+        using (Depot.LockContainer(name))
         {
+            if (!force && c is not null && Get(name).State is ContainerState.Running or ContainerState.Paused)
+            {
+                throw new PscException("ContainerRunning", ErrorKind.ResourceBusy, $"Container '{name}' was started meanwhile; stop it first or use -Force.", name);
+            }
             var paths = c is not null
                 ? new[] { c.Spec.CGroupPath }.Where(p => p.Length > 0).ToArray()
                 : CandidateCGroups(name);

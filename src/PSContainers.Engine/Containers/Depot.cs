@@ -66,7 +66,17 @@ public sealed class Depot
     public IDisposable Lock(TimeSpan? timeout = null)
     {
         EnsureRoot();
-        string path = Path.Combine(Root, ".lock");
+        return Hold(Path.Combine(Root, ".lock"), null, timeout);
+    }
+
+    /// <summary>
+    /// Holds one container's lock (its own .lock) until disposed: start, remove and property changes of one container
+    /// exclude each other while different containers go on in parallel. Order: the depot's lock first, then this.
+    /// </summary>
+    public IDisposable LockContainer(string name, TimeSpan? timeout = null) => Hold(FileOf(name, ".lock"), name, timeout);
+
+    private static FileStream Hold(string path, string? container, TimeSpan? timeout)
+    {
         var sw = Stopwatch.StartNew();
         var limit = timeout ?? TimeSpan.FromSeconds(30);
         int delay = 1;
@@ -76,7 +86,11 @@ public sealed class Depot
             {
                 return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException) when (sw.Elapsed < limit)
+            catch (DirectoryNotFoundException) when (container is not null)
+            {
+                throw new PscException("ContainerNotFound", ErrorKind.ObjectNotFound, $"No container is named '{container}' (depot {Path.GetDirectoryName(Path.GetDirectoryName(path))}).", container);
+            }
+            catch (IOException e) when (sw.Elapsed < limit && e is not DirectoryNotFoundException)
             {
                 Thread.Sleep(delay);
                 delay = Math.Min(delay * 2, 20);
@@ -85,6 +99,26 @@ public sealed class Depot
             {
                 throw Failure("DepotLock", path, e);
             }
+        }
+    }
+
+    /// <summary>Creates an empty file in the container's directory unless it exists.</summary>
+    public void Touch(string name, string file)
+    {
+        string path = FileOf(name, file);
+        try
+        {
+            if (File.Exists(path))
+            {
+                return; // without opening it: whatever it is, psc-init opens it
+            }
+            using (new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Failure("DepotWrite", path, e);
         }
     }
 
@@ -245,7 +279,10 @@ public sealed class Depot
     }
 }
 
-/// <summary>state.json: who runs the container, with start times so a reused pid is never taken for it.</summary>
+/// <summary>
+/// state.json, written by psc-init just before the program is told to run: who runs the container, with start times
+/// so a reused pid is never taken for it. A start that fails after it removes it again.
+/// </summary>
 public sealed record ContainerRuntimeState
 {
     public int InitPid { get; init; }
@@ -258,11 +295,8 @@ public sealed record ContainerRuntimeState
 
     public string BootId { get; init; } = "";
 
-    public DateTime StartTime { get; init; }
+    public long StartTimeUnixNs { get; init; }
 
-    /// <summary>
-    /// False from "ready" until psc-init confirmed the program runs. A session killed in between leaves it false;
-    /// with init gone too, the container never ran and is Created again.
-    /// </summary>
-    public bool Confirmed { get; init; }
+    [JsonIgnore]
+    public DateTime StartTime => DateTime.UnixEpoch.AddTicks(StartTimeUnixNs / 100);
 }

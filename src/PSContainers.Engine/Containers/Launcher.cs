@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -6,15 +7,22 @@ using PSContainers.Native;
 namespace PSContainers.Containers;
 
 /// <summary>
-/// Starts a container through psc-init and speaks its line protocol on psc-init's stdin/stdout:
-/// psc-init joins the cgroups, detaches, unshares and forks init and the main process, then says
-/// "ready &lt;init pid&gt; &lt;main pid&gt;"; the engine records them and answers "go"; psc-init answers "exec 0" once the
-/// user's program is running, or "exec &lt;errno&gt; &lt;step&gt;" when it could not be started. Setup failures arrive as
-/// "error &lt;step&gt; &lt;errno&gt; &lt;detail&gt;". The .NET process never forks, reaps or becomes a subreaper itself.
+/// Starts a container through psc-init: the config records go in, one answer line comes out. psc-init joins the
+/// cgroups, clones init into the namespaces, forks the main process, records state.json and the "started" event in
+/// the depot and lets the program run; it answers "exec 0 &lt;init pid&gt; &lt;main pid&gt;", "exec &lt;errno&gt; &lt;step&gt;"
+/// when the program could not be executed, or "error &lt;step&gt; &lt;errno&gt; &lt;detail&gt;" for any setup failure (after
+/// killing what it made). The .NET process never forks, reaps or becomes a subreaper itself.
+///
+/// The psc-init that does this is resident (`psc-init --serve`, a small pool per process and psc-init path), so a
+/// start costs no process start of its own: on this kind of machine an exec is a millisecond and more. A server
+/// that misbehaves or times out is closed (EOF on its stdin makes it abort the start in progress and exit) and
+/// replaced on the next start; all of them end with the process that started them.
 /// </summary>
 internal static class Launcher
 {
     public const string InitVariable = "PSCONTAINERS_INIT";
+
+    private static readonly ConcurrentDictionary<string, ConcurrentBag<LaunchServer>> Idle = new(StringComparer.Ordinal);
 
     /// <summary>psc-init: $PSCONTAINERS_INIT, else beside the engine assembly (the module folder, a test's bin).</summary>
     public static string InitPath
@@ -29,7 +37,6 @@ internal static class Launcher
             return Path.Combine(Path.GetDirectoryName(typeof(Launcher).Assembly.Location) ?? AppContext.BaseDirectory, "psc-init");
         }
     }
-
     /// <summary>The NUL-separated key=value records psc-init reads.</summary>
     public static byte[] Config(ContainerSpec spec, string depotDir, IEnumerable<string> cgroupDirs)
     {
@@ -96,102 +103,156 @@ internal static class Launcher
 
     private static string Limit(long v) => v == -1 ? "unlimited" : v.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>
-    /// Runs the protocol. <paramref name="onReady"/> gets the host pids of init and the main process before the
-    /// program runs (the engine records them); if it throws, psc-init is told nothing and kills what it made.
-    /// </summary>
-    public static (int InitPid, int MainPid) Launch(string configPath, string name, Action<int, int> onReady, TimeSpan timeout)
+    /// <summary>Starts the container <paramref name="config"/> describes; returns the host pids of init and the main process.</summary>
+    public static (int InitPid, int MainPid) Launch(byte[] config, string name, TimeSpan timeout)
     {
         string init = InitPath;
         if (!File.Exists(init))
         {
             throw new PscException("InitNotFound", ErrorKind.ObjectNotFound, $"psc-init was not found at {init}; rebuild the module (dotnet build) or set {InitVariable}.", init);
         }
-        var psi = new ProcessStartInfo(init)
+        var idle = Idle.GetOrAdd(init, _ => new ConcurrentBag<LaunchServer>());
+        if (!idle.TryTake(out LaunchServer? server))
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(configPath);
-        using var process = Process.Start(psi) ?? throw new PscException("InitStart", ErrorKind.NotSpecified, $"Could not start {init}.", init);
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            string[] ready = Expect(process, cts.Token, name, stderr);
-            if (ready[0] != "ready" || ready.Length < 3)
-            {
-                throw Protocol(name, ready, stderr);
-            }
-            int initPid = int.Parse(ready[1], CultureInfo.InvariantCulture);
-            int mainPid = int.Parse(ready[2], CultureInfo.InvariantCulture);
-            onReady(initPid, mainPid);
-            process.StandardInput.Write("go\n");
-            process.StandardInput.Flush();
-            string[] exec = Expect(process, cts.Token, name, stderr);
-            if (exec[0] != "exec" || exec.Length < 2)
-            {
-                throw Protocol(name, exec, stderr);
-            }
-            int errno = int.Parse(exec[1], CultureInfo.InvariantCulture);
-            if (errno != 0)
-            {
-                string step = exec.Length > 2 ? exec[2] : "execve";
-                throw new PscException($"ContainerExec,{Errno.Name(errno)}", Errno.Kind(errno),
-                    $"Container '{name}' could not run its program: {step} failed: {Errno.Describe(errno)} ({Errno.Name(errno)}).", name, errno);
-            }
-            return (initPid, mainPid);
+            server = new LaunchServer(init);
         }
-        finally
-        {
-            // Closing stdin before "go" makes psc-init kill everything it made.
-            try
-            {
-                process.StandardInput.Close();
-            }
-            catch (IOException)
-            {
-            }
-            if (!process.WaitForExit(5000))
-            {
-                process.Kill();
-            }
-            process.WaitForExit();
-        }
-    }
-
-    private static string[] Expect(Process process, CancellationToken token, string name, Task<string> stderr)
-    {
         string? line;
         try
         {
-            line = process.StandardOutput.ReadLineAsync(token).AsTask().GetAwaiter().GetResult();
+            line = server.Request(config, timeout);
         }
-        catch (OperationCanceledException)
+        catch
         {
+            server.Dispose();
+            throw;
+        }
+        string[] f = line?.Split(' ', 4) ?? Array.Empty<string>();
+        if (line is not null && !server.TimedOut)
+        {
+            idle.Add(server); // a clear answer, good or bad: the server is ready for the next start
+        }
+        else
+        {
+            server.Dispose();
+        }
+        if (server.TimedOut)
+        {
+            // Even when the program got to run meanwhile: the caller takes down whatever was made.
             throw new PscException("ContainerStartTimeout", ErrorKind.OperationTimeout, $"psc-init did not answer in time while starting container '{name}'.", name);
+        }
+        if (f.Length == 4 && f[0] == "exec" && f[1] == "0" && int.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out int initPid)
+            && int.TryParse(f[3], NumberStyles.None, CultureInfo.InvariantCulture, out int mainPid))
+        {
+            return (initPid, mainPid);
         }
         if (line is null)
         {
-            process.WaitForExit(2000);
-            throw new PscException("ContainerStart", ErrorKind.NotSpecified,
-                $"psc-init ended without an answer while starting container '{name}': {Tail(stderr)}", name);
+            throw new PscException("ContainerStart", ErrorKind.NotSpecified, $"psc-init ended without an answer while starting container '{name}': {server.Stderr}", name);
         }
-        string[] f = line.Split(' ', 4);
         if (f[0] == "error" && f.Length >= 3 && int.TryParse(f[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out int errno))
         {
             string detail = f.Length > 3 ? f[3] : "";
             throw new PscException($"ContainerSetup,{Errno.Name(errno)}", Errno.Kind(errno),
                 $"Container '{name}' could not be set up: {f[1]} failed: {Errno.Describe(errno)} ({Errno.Name(errno)}) {detail}".TrimEnd(), name, errno);
         }
-        return f;
+        if (f[0] == "exec" && f.Length >= 2 && int.TryParse(f[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out errno) && errno != 0)
+        {
+            string step = f.Length > 2 ? f[2] : "execve";
+            throw new PscException($"ContainerExec,{Errno.Name(errno)}", Errno.Kind(errno),
+                $"Container '{name}' could not run its program: {step} failed: {Errno.Describe(errno)} ({Errno.Name(errno)}).", name, errno);
+        }
+        throw new PscException("InitProtocol", ErrorKind.NotSpecified, $"psc-init said '{line}' while starting container '{name}'. {server.Stderr}", name);
     }
 
-    private static PscException Protocol(string name, string[] line, Task<string> stderr) =>
-        new("InitProtocol", ErrorKind.NotSpecified, $"psc-init said '{string.Join(' ', line)}' while starting container '{name}'. {Tail(stderr)}", name);
+    /// <summary>One resident `psc-init --serve`: requests on its stdin, one answer line each on its stdout.</summary>
+    private sealed class LaunchServer : IDisposable
+    {
+        private readonly Process _process;
+        private readonly Stream _stdin;
+        private readonly StringBuilder _stderr = new();
 
-    private static string Tail(Task<string> stderr) =>
-        stderr.IsCompleted ? stderr.Result.Trim() : "";
+        public LaunchServer(string init)
+        {
+            var psi = new ProcessStartInfo(init)
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            psi.ArgumentList.Add("--serve");
+            _process = Process.Start(psi) ?? throw new PscException("InitStart", ErrorKind.NotSpecified, $"Could not start {init}.", init);
+            _stdin = _process.StandardInput.BaseStream;
+            // psc-init itself writes nothing to stderr in normal work; what it might say is kept for error messages.
+            _process.ErrorDataReceived += (_, e) =>
+            {
+                lock (_stderr)
+                {
+                    if (e.Data is not null && _stderr.Length < 4096)
+                    {
+                        _stderr.AppendLine(e.Data);
+                    }
+                }
+            };
+            _process.BeginErrorReadLine();
+        }
+
+        public bool TimedOut { get; private set; }
+
+        public string Stderr
+        {
+            get
+            {
+                lock (_stderr)
+                {
+                    return _stderr.ToString().Trim();
+                }
+            }
+        }
+
+        /// <summary>Sends one request and reads its answer; null when the server ended without one.</summary>
+        public string? Request(byte[] config, TimeSpan timeout)
+        {
+            byte[] header = Encoding.ASCII.GetBytes(config.Length.ToString(CultureInfo.InvariantCulture) + "\n");
+            try
+            {
+                _stdin.Write(header);
+                _stdin.Write(config);
+                _stdin.Flush();
+            }
+            catch (IOException)
+            {
+                return null; // the server is gone; the caller replaces it
+            }
+            // A blocking read: the answer comes within milliseconds. On timeout the server's stdin is closed, which
+            // makes it kill what it made for this start, answer "error aborted" and exit.
+            using var timer = new Timer(_ =>
+            {
+                TimedOut = true;
+                Close();
+            }, null, timeout, Timeout.InfiniteTimeSpan);
+            return _process.StandardOutput.ReadLine();
+        }
+
+        private void Close()
+        {
+            try
+            {
+                _stdin.Close();
+                if (!_process.WaitForExit(3000))
+                {
+                    _process.Kill();
+                }
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+            }
+        }
+
+        public void Dispose()
+        {
+            Close();
+            _process.Dispose();
+        }
+    }
 }

@@ -161,29 +161,21 @@ public sealed class InitRun : IDisposable
         Launcher.ErrorDataReceived += (_, e) => { if (e.Data != null) { lock (_stderr) { _stderr.AppendLine(e.Data); } } };
         Launcher.BeginErrorReadLine();
         string line = ReadLine();
-        if (line.StartsWith("ready "))
+        if (line.StartsWith("exec 0 "))
         {
             string[] f = line.Split(' ');
-            InitPid = int.Parse(f[1]);
-            MainPid = int.Parse(f[2]);
+            InitPid = int.Parse(f[2]);
+            MainPid = int.Parse(f[3]);
         }
         return line;
     }
 
-    /// <summary>Start and assert the ready line.</summary>
-    public InitRun StartReady()
+    /// <summary>Start and assert the program runs ("exec 0 &lt;init&gt; &lt;main&gt;").</summary>
+    public InitRun StartRunning(params string[] command)
     {
-        string line = Start();
-        Assert.True(line.StartsWith("ready "), $"expected ready, got '{line}'; stderr: {LauncherStderr}");
+        string line = Start(command);
+        Assert.True(line.StartsWith("exec 0 "), $"expected exec 0, got '{line}'; stderr: {LauncherStderr}");
         return this;
-    }
-
-    /// <summary>Sends go and returns the exec line.</summary>
-    public string Go()
-    {
-        Launcher!.StandardInput.Write("go\n");
-        Launcher.StandardInput.Flush();
-        return ReadLine();
     }
 
     public string ReadLine()
@@ -196,11 +188,10 @@ public sealed class InitRun : IDisposable
         return t.Result ?? "<eof>";
     }
 
-    /// <summary>Start, go, expect exec 0, wait for the exit record.</summary>
+    /// <summary>Start, expect exec 0, wait for the exit record.</summary>
     public ExitRecord Run()
     {
-        StartReady();
-        Assert.Equal("exec 0", Go());
+        StartRunning();
         return WaitExit();
     }
 

@@ -26,7 +26,10 @@ public class InitTests
         Assert.Equal(0, exit.Signal);
         Assert.Equal($"exit_code={code}\nsignal=0\nexit_time_ns={exit.ExitTimeNs}\n", exit.Raw);
         Assert.InRange(exit.ExitTimeNs, before - 1_000_000_000, before + 20_000_000_000);
-        Assert.Equal($"{exit.ExitTimeNs} exited code={code} signal=0\n", File.ReadAllText(Path.Combine(run.Depot, "events.log")));
+        string[] events = File.ReadAllLines(Path.Combine(run.Depot, "events.log"));
+        Assert.Equal(2, events.Length);
+        Assert.Matches($"^[0-9]+ started init={run.InitPid} main={run.MainPid}$", events[0]);
+        Assert.Equal($"{exit.ExitTimeNs} exited code={code} signal=0", events[1]);
         Assert.Empty(Directory.GetFiles(run.Depot, "exit.tmp.*"));
         Assert.Equal(0, run.WaitLauncher());
         Assert.True(run.NoneLeft(TimeSpan.FromSeconds(3)));
@@ -64,7 +67,26 @@ public class InitTests
         Assert.Contains(1, pids);
         Assert.Contains(2, pids);
         Assert.All(pids, p => Assert.InRange(p, 1, 10));   // init, sh, ls, grep; the host has hundreds
-        Assert.True(run.InitPid > 2 && run.MainPid > 2, "ready reports host pids");
+        Assert.True(run.InitPid > 2 && run.MainPid > 2, "exec 0 reports host pids");
+    }
+
+    [SkippableFact]
+    public void StateJsonNamesInitAndMainWithTheirStartTimesBeforeTheProgramRuns()
+    {
+        using var run = new InitRun();
+        run.Ns("pid", "mount").Sh("cat state.json; sleep 300").Add("cwd", run.Depot);
+        long before = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
+        run.StartRunning();
+        run.WaitForOutput("}");
+        // The program itself printed it: it was there before the program ran.
+        var state = System.Text.Json.JsonSerializer.Deserialize<PSContainers.Containers.ContainerRuntimeState>(run.Stdout)!;
+        Assert.Equal(run.InitPid, state.InitPid);
+        Assert.Equal(run.MainPid, state.MainPid);
+        Assert.Equal(PSContainers.Processes.ProcStat.Read(run.InitPid)!.StartTime, state.InitStartTicks);
+        Assert.Equal(PSContainers.Processes.ProcStat.Read(run.MainPid)!.StartTime, state.MainStartTicks);
+        Assert.Equal(File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim(), state.BootId);
+        Assert.InRange(state.StartTimeUnixNs, before, (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100);
+        Assert.Matches($"^[0-9]+ started init={run.InitPid} main={run.MainPid}\n$", File.ReadAllText(Path.Combine(run.Depot, "events.log")));
     }
 
     [SkippableFact]
@@ -95,8 +117,7 @@ public class InitTests
     private static TimeSpan ReapOrphans(InitRun run, int count)
     {
         run.Sh($"i=0; while [ $i -lt {count} ]; do sh -c 'sleep 1000 & exit'; i=$((i+1)); done; echo spawned; exec sleep 1001");
-        run.StartReady();
-        Assert.Equal("exec 0", run.Go());
+        run.StartRunning();
         run.WaitForOutput("spawned");
         Assert.True(InitRun.WaitUntil(() => InitRun.Children(run.InitPid).Length == count + 1, InitRun.Timeout),
             $"expected {count} orphans under init, got {InitRun.Children(run.InitPid).Length - 1}");
@@ -139,8 +160,7 @@ public class InitTests
             run.Ns("pid", "mount");
         }
         run.Sh($"trap 'echo got-{name}; exit 7' {name}; echo waiting; while :; do sleep 0.05; done");
-        run.StartReady();
-        Assert.Equal("exec 0", run.Go());
+        run.StartRunning();
         run.WaitForOutput("waiting");
         Assert.Equal(0, Libc.kill(run.InitPid, signal));
         var exit = run.WaitExit();   // written by init: it survived the signal
@@ -154,8 +174,7 @@ public class InitTests
     {
         using var run = new InitRun();
         run.Ns("pid", "mount").Program("/nonexistent-" + Guid.NewGuid().ToString("N"));
-        run.StartReady();
-        Assert.Equal("exec 2 execve", run.Go());
+        Assert.Equal("exec 2 execve", run.Start());
         Assert.Equal(0, run.WaitLauncher());
         Assert.Equal("127", run.WaitExit().ExitCode);
         Assert.True(run.NoneLeft(TimeSpan.FromSeconds(3)));
@@ -168,17 +187,16 @@ public class InitTests
         string file = Path.Combine(run.Depot, "not-executable");
         File.WriteAllText(file, "#!/bin/sh\n");
         run.Program(file);
-        run.StartReady();
-        Assert.Equal("exec 13 execve", run.Go());
+        Assert.Equal("exec 13 execve", run.Start());
         Assert.Equal(0, run.WaitLauncher());
         Assert.Equal("127", run.WaitExit().ExitCode);
         Assert.True(run.NoneLeft(TimeSpan.FromSeconds(3)));
     }
 
     [SkippableTheory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void WithoutGoEverythingIsKilled(bool pidns)
+    [InlineData(false, "/dev/null")]
+    [InlineData(true, "line")]
+    public void AnythingOnStdinBeforeTheProgramRunsKillsEverything(bool pidns, string stdin)
     {
         using var run = new InitRun();
         if (pidns)
@@ -186,10 +204,14 @@ public class InitTests
             run.Ns("pid", "mount");
         }
         run.Sh("echo started");
-        run.StartReady();
-        Assert.True(InitRun.Alive(run.InitPid) && InitRun.Alive(run.MainPid));
-        run.Launcher!.StandardInput.Close();
-        Assert.Equal("error aborted 125 no go", run.ReadLine());
+        // stdin is at EOF (or holds a line) before psc-init reads it, so it gives up after making init.
+        string input = stdin == "/dev/null" ? stdin : Path.Combine(run.TempDir("stdin"), "line");
+        if (input != "/dev/null")
+        {
+            File.WriteAllText(input, "stop\n");
+        }
+        string line = run.Start("/bin/sh", "-c", "exec \"$0\" \"$2\" <\"$1\"", InitRun.InitPath, input);
+        Assert.Equal("error aborted 125 stopped before the program ran", line);
         Assert.Equal(1, run.WaitLauncher());
         // A waits for its victims before it prints, so the cgroups are empty (at most zombies).
         foreach (string cg in run.CGroups)
@@ -198,20 +220,8 @@ public class InitTests
         }
         Assert.Empty(run.LivePids());
         Assert.False(File.Exists(run.ExitPath));
+        Assert.False(File.Exists(Path.Combine(run.Depot, "state.json")));
         Assert.Equal("", run.Stdout);
-    }
-
-    [SkippableFact]
-    public void AnotherLineThanGoAborts()
-    {
-        using var run = new InitRun();
-        run.Sh("echo started");
-        run.StartReady();
-        run.Launcher!.StandardInput.Write("stop\n");
-        run.Launcher.StandardInput.Flush();
-        Assert.Equal("error aborted 125 no go", run.ReadLine());
-        Assert.Equal(1, run.WaitLauncher());
-        Assert.Empty(run.LivePids());
     }
 
     [SkippableFact]
@@ -265,8 +275,7 @@ public class InitTests
     {
         using var run = new InitRun();
         run.Ns("pid", "mount").Sh("cat /proc/self/cgroup; echo done; exec sleep 1000");
-        run.StartReady();
-        Assert.Equal("exec 0", run.Go());
+        run.StartRunning();
         run.WaitForOutput("done");
         string name = "/psc-init-test-" + run.Id;
         string[] lines = Lines(run.Stdout);
@@ -302,8 +311,7 @@ public class InitTests
             run.Ns("pid", "mount");
         }
         run.Program("/bin/sleep", "1000");
-        run.StartReady();
-        Assert.Equal("exec 0", run.Go());
+        run.StartRunning();
         Assert.Equal(0, run.WaitLauncher());
         run.Launcher!.Dispose();   // closes our ends of its pipes
         Thread.Sleep(300);
@@ -495,16 +503,15 @@ public class InitTests
         run.Ns("user", "pid", "mount", "uts").Add("hostname", "rootless").Add("uid_map", "0 65534 1").Add("gid_map", "0 65534 1")
             .Sh("id -u; cat /proc/sys/kernel/hostname /proc/self/setgroups");
         string line = run.Start("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", binary);
-        Skip.If(line.StartsWith("error unshare 1 user"), "unprivileged user namespaces are disabled");
-        Assert.StartsWith("ready ", line);
-        Assert.Equal("exec 0", run.Go());
+        Skip.If(line.StartsWith("error clone 1 namespaces"), "unprivileged user namespaces are disabled");
+        Assert.StartsWith("exec 0 ", line);
         var exit = run.WaitExit();
         Assert.Equal("0", exit.ExitCode);
         Assert.Equal(new[] { "0", "rootless", "deny" }, Lines(run.Stdout));
     }
 
     [SkippableFact]
-    public void AnUnwritableDepotIsReportedOnStderrAndInitStillExits()
+    public void AnUnwritableDepotFailsTheStartAndLeavesNothing()
     {
         Skip.IfNot(File.Exists("/usr/bin/setpriv"), "needs setpriv to drop to an unprivileged user");
         using var run = new InitRun(cgroups: false);
@@ -515,12 +522,37 @@ public class InitTests
         string binary = Path.Combine(run.TempDir("bin"), "psc-init");
         File.Copy(InitRun.InitPath, binary);
         run.Sh("echo ran");
-        Assert.StartsWith("ready ", run.Start("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", binary));
-        Assert.Equal("exec 0", run.Go());
-        Assert.True(InitRun.WaitUntil(() => File.ReadAllText(run.StderrLog).Contains("events.log"), InitRun.Timeout), File.ReadAllText(run.StderrLog));
-        Assert.Contains("psc-init: cannot write the exit record in " + run.Depot, File.ReadAllText(run.StderrLog));
+        string line = run.Start("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", binary);
+        Assert.Equal($"error depot_write 13 {run.Depot}/state.json", line);
+        Assert.Equal(1, run.WaitLauncher());
+        Assert.True(run.NoneLeft(TimeSpan.FromSeconds(3)));
+        Assert.Equal(new[] { "init.conf", "stderr.log", "stdout.log" }, Directory.GetFiles(run.Depot).Select(Path.GetFileName).Order().ToArray());
+        Assert.Equal("", run.Stdout);
+    }
+
+    [SkippableFact]
+    public void ADepotThatTurnsUnwritableIsReportedOnStderrAndInitStillExits()
+    {
+        Skip.IfNot(File.Exists("/usr/bin/setpriv"), "needs setpriv to drop to an unprivileged user");
+        using var run = new InitRun(cgroups: false);
+        // Unprivileged without namespaces; the depot is taken away once the program runs.
+        File.SetUnixFileMode(run.Depot, (UnixFileMode)0x1ff);
+        File.SetUnixFileMode(run.StdoutLog, (UnixFileMode)0x1b6);
+        File.SetUnixFileMode(run.StderrLog, (UnixFileMode)0x1b6);
+        string binary = Path.Combine(run.TempDir("bin"), "psc-init");
+        File.Copy(InitRun.InitPath, binary);
+        string gate = Path.Combine(run.TempDir("gate"), "go");
+        File.SetUnixFileMode(Path.GetDirectoryName(gate)!, (UnixFileMode)0x1ff);
+        run.Sh($"while [ ! -e {gate} ]; do sleep 0.01; done; echo ran");
+        run.StartRunning("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", binary);
+        File.SetUnixFileMode(run.Depot, (UnixFileMode)0x1ed);
+        File.WriteAllText(gate, "");
+        Assert.True(InitRun.WaitUntil(() => File.ReadAllText(run.StderrLog).Contains("psc-init: cannot write the exit record in " + run.Depot), InitRun.Timeout),
+            File.ReadAllText(run.StderrLog));
         Assert.True(run.NoneLeft(TimeSpan.FromSeconds(3)));
         Assert.False(File.Exists(run.ExitPath));
         Assert.Equal("ran\n", run.Stdout);
+        // events.log was made by the launcher (owned by the same user), so the exit still reaches it.
+        Assert.Contains(" exited code=0 signal=0", File.ReadAllText(Path.Combine(run.Depot, "events.log")));
     }
 }
