@@ -37,6 +37,40 @@ public sealed class CGroupHierarchy
     /// <summary>The v1 hierarchies that carry controllers.</summary>
     public IEnumerable<CGroupMount> V1Mounts => Mounts.Where(m => !m.IsV2 && !m.IsNamedOnly);
 
+    private static readonly object CacheGate = new();
+    private static CGroupHierarchy? _current;
+    private static int _mountWatch = -1;
+
+    /// <summary>
+    /// <see cref="Detect"/>, done again only when the mount table changed: /proc/self/mountinfo reports a change to
+    /// poll() (POLLPRI), so every cmdlet of a session shares one detection for the price of one poll.
+    /// </summary>
+    public static unsafe CGroupHierarchy Current()
+    {
+        lock (CacheGate)
+        {
+            if (_current is not null && _mountWatch >= 0)
+            {
+                var p = new Tmds.Linux.pollfd { fd = _mountWatch, events = (short)Tmds.Linux.LibC.POLLPRI };
+                if (Tmds.Linux.LibC.poll(&p, 1, 0) == 0)
+                {
+                    return _current;
+                }
+            }
+            if (_mountWatch >= 0)
+            {
+                Tmds.Linux.LibC.close(_mountWatch);
+            }
+            // Opened before reading, so a change made while we read is reported on the next call.
+            fixed (byte* path = "/proc/self/mountinfo\0"u8)
+            {
+                _mountWatch = Tmds.Linux.LibC.open(path, Tmds.Linux.LibC.O_RDONLY | Tmds.Linux.LibC.O_CLOEXEC);
+            }
+            _current = Detect();
+            return _current;
+        }
+    }
+
     /// <summary>Detects the running host's layout. v2 controllers come from the root's cgroup.controllers.</summary>
     public static CGroupHierarchy Detect() =>
         Parse(File.ReadAllText("/proc/self/mountinfo"), mountPoint => TryRead(Path.Combine(mountPoint, "cgroup.controllers")));

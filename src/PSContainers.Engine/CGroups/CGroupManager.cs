@@ -73,7 +73,7 @@ public sealed class CGroupManager : IDisposable
     public IReadOnlyList<CGroupTree> WritableTrees => _writable;
 
     /// <summary>Opens the running host's hierarchy with the root from $PSCONTAINERS_CGROUP_ROOT.</summary>
-    public static CGroupManager OpenHost() => new(CGroupHierarchy.Detect(), CGroupPath.ProjectRootFromEnvironment());
+    public static CGroupManager OpenHost() => new(CGroupHierarchy.Current(), CGroupPath.ProjectRootFromEnvironment());
 
     public CGroupHierarchy Hierarchy { get; }
 
@@ -630,15 +630,22 @@ public sealed class CGroupManager : IDisposable
         RequireExists(path);
         var limit = timeout ?? TimeSpan.FromSeconds(10);
         var sw = Stopwatch.StartNew();
+        bool killedByKernel = false;
         if (Unified is CGroupTree u && path != "/" && u.HasFile(path, "cgroup.kill"))
         {
             int err = u.TryWrite(path, "cgroup.kill", "1");
             if (err == 0)
             {
+                killedByKernel = true;
                 Log?.Invoke($"wrote '1' to {u.FullPath(path, "cgroup.kill")}");
             }
         }
         int delay = 1;
+        // After cgroup.kill the kernel says when the last one is gone: wait for that notice, not by polling.
+        if (killedByKernel && Unified is CGroupTree unified)
+        {
+            unified.WaitUnpopulated(path, TimeSpan.FromMilliseconds(Math.Min(limit.TotalMilliseconds, 2000)));
+        }
         while (true)
         {
             var pids = SubtreeProcessIds(path);
@@ -651,7 +658,8 @@ public sealed class CGroupManager : IDisposable
                 throw new PscException("CGroupKillTimeout", ErrorKind.OperationTimeout,
                     $"Processes {string.Join(", ", pids.Take(10))} in '{path}' were still alive after {limit.TotalSeconds:0.#} s of SIGKILL.", path);
             }
-            if (sw.ElapsedMilliseconds > 20 || delay > 8)
+            // After cgroup.kill the kernel is at work: signal ourselves only if some survive it for a while.
+            if (!killedByKernel || sw.ElapsedMilliseconds > 20 || delay > 8)
             {
                 ThawDescendants(path);
                 KillEach(path);

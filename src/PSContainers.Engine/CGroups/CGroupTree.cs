@@ -66,6 +66,45 @@ public sealed class CGroupTree : IDisposable
         }
     }
 
+    /// <summary>
+    /// v2: waits until cgroup.events says "populated 0" (no process left in the cgroup or below), woken by the kernel's
+    /// change notice on that file rather than by polling the process list. False on timeout or without the file.
+    /// </summary>
+    public bool WaitUnpopulated(string path, TimeSpan timeout)
+    {
+        int fd = Sys.OpenBeneath(_fd, Rel(path, "cgroup.events"), Tmds.Linux.LibC.O_RDONLY);
+        if (fd < 0)
+        {
+            return false;
+        }
+        try
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            while (true)
+            {
+                string? text = Sys.ReadFd(fd, out _);
+                if (text is null)
+                {
+                    return false;
+                }
+                if (V2Driver.KeyValues(text).GetValueOrDefault("populated", 1) == 0)
+                {
+                    return true;
+                }
+                var left = timeout - sw.Elapsed;
+                if (left <= TimeSpan.Zero)
+                {
+                    return false;
+                }
+                Sys.WaitChange(fd, (int)Math.Ceiling(left.TotalMilliseconds));
+            }
+        }
+        finally
+        {
+            Sys.Close(fd);
+        }
+    }
+
     public int TryMkdir(string path) => Sys.MkdirBeneath(_fd, CGroupPath.Relative(path));
 
     public int TryRmdir(string path) => Sys.RmdirBeneath(_fd, CGroupPath.Relative(path));

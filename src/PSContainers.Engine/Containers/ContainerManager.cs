@@ -271,16 +271,23 @@ public sealed class ContainerManager : IDisposable
         }
     }
 
+    private static string? _bootId;
+
+    /// <summary>The kernel's boot id (read once: it cannot change while this process runs).</summary>
     private static string BootId()
     {
-        try
+        if (_bootId is null)
         {
-            return File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim();
+            try
+            {
+                _bootId = File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim();
+            }
+            catch (IOException)
+            {
+                return "";
+            }
         }
-        catch (IOException)
-        {
-            return "";
-        }
+        return _bootId;
     }
 
     /// <summary>One container from the depot, its state decided by the live kernel.</summary>
@@ -371,6 +378,34 @@ public sealed class ContainerManager : IDisposable
         if (exit.TryGetValue("exit_time_ns", out string? t) && long.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out long ns))
         {
             c.ExitTime = DateTime.UnixEpoch.AddTicks(ns / 100);
+        }
+    }
+
+    /// <summary>
+    /// The spec of every container in the depot, without asking the kernel about its state (what Get-ContainerStats
+    /// needs: the name and the cgroup). A damaged entry is reported through <paramref name="onCorrupt"/> and skipped.
+    /// </summary>
+    public IEnumerable<ContainerSpec> Specs(Action<string, PscException>? onCorrupt = null)
+    {
+        foreach (string name in Depot.Names())
+        {
+            ContainerSpec? spec = null;
+            try
+            {
+                spec = Depot.ReadJson<ContainerSpec>(name, "spec.json")
+                    ?? throw new PscException("DepotCorrupt", ErrorKind.InvalidOperation, $"The depot entry of '{name}' has no spec.json; Remove-Container -Force can remove it.", name);
+            }
+            catch (PscException e) when (e.ErrorId.StartsWith("DepotCorrupt", StringComparison.Ordinal))
+            {
+                if (Depot.Exists(name))
+                {
+                    onCorrupt?.Invoke(name, e);
+                }
+            }
+            if (spec is not null)
+            {
+                yield return spec;
+            }
         }
     }
 

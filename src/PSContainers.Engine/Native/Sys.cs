@@ -84,14 +84,41 @@ public static unsafe class Sys
         }
         try
         {
-            var buffer = new byte[4096];
-            using var ms = new MemoryStream();
+            return ReadFd(fd, out err);
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
+    /// <summary>Reads an open file from offset 0 to its end (cgroupfs and procfs files are small).</summary>
+    public static string? ReadFd(int fd, out int err)
+    {
+        // One stack buffer covers nearly every control file in one read; bigger ones grow a pooled array.
+        Span<byte> first = stackalloc byte[4096];
+        byte[]? rented = null;
+        Span<byte> buffer = first;
+        int length = 0;
+        try
+        {
             while (true)
             {
+                if (length == buffer.Length)
+                {
+                    byte[] bigger = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.CopyTo(bigger);
+                    if (rented is not null)
+                    {
+                        System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+                    }
+                    rented = bigger;
+                    buffer = bigger;
+                }
                 long n;
                 fixed (byte* b = buffer)
                 {
-                    n = read(fd, b, (size_t)buffer.Length);
+                    n = pread(fd, b + length, (size_t)(buffer.Length - length), length);
                 }
                 if (n < 0)
                 {
@@ -106,15 +133,29 @@ public static unsafe class Sys
                 {
                     break;
                 }
-                ms.Write(buffer, 0, (int)n);
+                length += (int)n;
             }
             err = 0;
-            return Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length);
+            return Encoding.UTF8.GetString(buffer[..length]);
         }
         finally
         {
-            close(fd);
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
         }
+    }
+
+    /// <summary>Waits up to <paramref name="timeoutMs"/> for a POLLPRI/POLLERR event on fd (a cgroupfs or procfs change notice).</summary>
+    public static bool WaitChange(int fd, int timeoutMs)
+    {
+        var p = new pollfd { fd = fd, events = (short)POLLPRI };
+        int r;
+        while ((r = poll(&p, 1, timeoutMs)) < 0 && errno == Errno.EINTR)
+        {
+        }
+        return r > 0;
     }
 
     /// <summary>Writes <paramref name="value"/> to an existing file in one write(2), as cgroupfs wants. Returns 0 or errno.</summary>

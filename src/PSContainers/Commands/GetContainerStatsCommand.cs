@@ -53,10 +53,11 @@ public sealed class GetContainerStatsCommand : PscCommandBase
             }
             return;
         }
+        // Every container: only the specs are read (name and cgroup); the state of each does not matter here.
         var containers = Name is null && InputObject is null
-            ? Containers.List((n, e) => WriteWarning($"Container '{n}' is damaged: {e.Message}"))
-            : ResolveContainers(Name, InputObject);
-        foreach (Container c in containers)
+            ? Containers.Specs((n, e) => WriteWarning($"Container '{n}' is damaged: {e.Message}")).Select(s => (s.Name, s.CGroupPath))
+            : ResolveContainers(Name, InputObject).Select(c => (c.Name, c.CGroupPath));
+        foreach (var c in containers)
         {
             if (c.CGroupPath.Length == 0 && Name is null && InputObject is null)
             {

@@ -36,7 +36,7 @@ public sealed class ContainerJob : Job
     /// <summary>The container this job follows.</summary>
     public string ContainerName => _container;
 
-    private ContainerManager Open() => new(_depot, new CGroupManager(CGroupHierarchy.Detect(), _cgroupRoot));
+    private ContainerManager Open() => new(_depot, new CGroupManager(CGroupHierarchy.Current(), _cgroupRoot));
 
     internal void Begin()
     {
