@@ -375,10 +375,15 @@ internal sealed class Bench
     }
 
     /// <summary>Still running: same pid and start time, and not a zombie (a dead init waits for the host's PID 1 to reap it).</summary>
+    /// <summary>
+    /// Still alive: same pid and start time, not a zombie, and not exiting. A killed process leaves its cgroup early in
+    /// its exit (which is when the cgroup counts as empty) and shows PF_EXITING until it is a zombie microseconds later.
+    /// </summary>
     private static bool Alive(int pid, ulong? startTime)
     {
+        const uint PfExiting = 0x4;
         var st = ProcStat.Read(pid);
-        return startTime is not null && st is not null && st.StartTime == startTime && st.State is not ('Z' or 'X');
+        return startTime is not null && st is not null && st.StartTime == startTime && st.State is not ('Z' or 'X') && (st.Flags & PfExiting) == 0;
     }
 
     private static string Comm(int pid)
