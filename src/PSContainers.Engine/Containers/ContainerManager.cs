@@ -151,7 +151,9 @@ public sealed class ContainerManager : IDisposable
                 throw new PscException("GroupNameTaken", ErrorKind.ResourceExists,
                     $"The group '{r.Group}' would share the cgroup {groupPath} of the container named '{r.Group}'; choose another group name.", r.Group);
             }
-            Depot.Create(r.Name);
+            // The entry is made under a hidden name and renamed into place complete, so no reader ever sees a
+            // container without its spec; a session killed meanwhile leaves only the hidden directory (swept later).
+            string staging = Depot.CreateStaging(r.Name);
             bool cgroupMade = false;
             try
             {
@@ -171,8 +173,9 @@ public sealed class ContainerManager : IDisposable
                     Log?.Invoke($"container '{r.Name}' runs without a cgroup: {e.Message}");
                     spec = spec with { CGroupPath = "" };
                 }
-                Depot.WriteJson(r.Name, "spec.json", spec);
-                Depot.AppendEvent(r.Name, "created");
+                Depot.WriteFile(Path.Combine(staging, "spec.json"), System.Text.Json.JsonSerializer.Serialize(spec, Depot.Json));
+                Depot.AppendEventTo(staging, "created");
+                Depot.Commit(staging, r.Name);
             }
             catch
             {
@@ -180,7 +183,7 @@ public sealed class ContainerManager : IDisposable
                 {
                     TryQuietly(() => CGroups.Remove(cgroupPath, recurse: true, force: true));
                 }
-                TryQuietly(() => Depot.Delete(r.Name));
+                TryQuietly(() => Depot.Discard(staging));
                 throw;
             }
         }
@@ -298,8 +301,7 @@ public sealed class ContainerManager : IDisposable
         {
             throw new PscException("ContainerNotFound", ErrorKind.ObjectNotFound, $"No container is named '{name}' (depot {Depot.Root}).", name);
         }
-        ContainerSpec spec = Depot.ReadJson<ContainerSpec>(name, "spec.json")
-            ?? throw new PscException("DepotCorrupt", ErrorKind.InvalidOperation, $"The depot entry of '{name}' has no spec.json; Remove-Container -Force can remove it.", name);
+        ContainerSpec spec = Depot.ReadJson<ContainerSpec>(name, "spec.json") ?? throw MissingSpec(name);
         var state = Depot.ReadJson<ContainerRuntimeState>(name, "state.json");
         var exit = Depot.ReadKeyValues(name, "exit");
         var c = new Container
@@ -392,15 +394,15 @@ public sealed class ContainerManager : IDisposable
             ContainerSpec? spec = null;
             try
             {
-                spec = Depot.ReadJson<ContainerSpec>(name, "spec.json")
-                    ?? throw new PscException("DepotCorrupt", ErrorKind.InvalidOperation, $"The depot entry of '{name}' has no spec.json; Remove-Container -Force can remove it.", name);
+                spec = Depot.ReadJson<ContainerSpec>(name, "spec.json") ?? throw MissingSpec(name);
             }
             catch (PscException e) when (e.ErrorId.StartsWith("DepotCorrupt", StringComparison.Ordinal))
             {
-                if (Depot.Exists(name))
-                {
-                    onCorrupt?.Invoke(name, e);
-                }
+                onCorrupt?.Invoke(name, e);
+            }
+            catch (PscException e) when (e.ErrorId == "ContainerNotFound")
+            {
+                // removed meanwhile
             }
             if (spec is not null)
             {
@@ -408,6 +410,13 @@ public sealed class ContainerManager : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// No spec.json: the entry was removed meanwhile (it disappears whole, by a rename), or it is damaged.
+    /// </summary>
+    private PscException MissingSpec(string name) => Depot.Exists(name)
+        ? new PscException("DepotCorrupt", ErrorKind.InvalidOperation, $"The depot entry of '{name}' has no spec.json; Remove-Container -Force can remove it.", name)
+        : new PscException("ContainerNotFound", ErrorKind.ObjectNotFound, $"No container is named '{name}' (depot {Depot.Root}).", name);
 
     /// <summary>Every container in the depot. A damaged entry is reported through <paramref name="onCorrupt"/> and skipped.</summary>
     public IEnumerable<Container> List(Action<string, PscException>? onCorrupt = null)

@@ -122,8 +122,14 @@ public sealed class Depot
         }
     }
 
-    /// <summary>Creates the container's directory; the name must be free. Call under <see cref="Lock"/>.</summary>
-    public void Create(string name)
+    private const string StagingPrefix = ".new.";
+
+    /// <summary>
+    /// Makes a hidden directory for a new container's entry (".new.&lt;name&gt;.&lt;pid&gt;"); the name must be free. Call
+    /// under <see cref="Lock"/>; <see cref="Commit"/> renames it into place, <see cref="Discard"/> drops it. Entries
+    /// left by a session that died while creating are removed here first.
+    /// </summary>
+    public string CreateStaging(string name)
     {
         EnsureRoot();
         string dir = PathOf(name);
@@ -131,14 +137,65 @@ public sealed class Depot
         {
             throw new PscException("ContainerExists", ErrorKind.ResourceExists, $"A container named '{name}' already exists (depot entry {dir}).", name);
         }
+        SweepStaging();
+        string staging = Path.Combine(Root, $"{StagingPrefix}{name}.{System.Environment.ProcessId}");
         try
         {
-            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+            Directory.CreateDirectory(staging, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
                 | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw Failure("DepotCreate", dir, e);
+            throw Failure("DepotCreate", staging, e);
+        }
+        return staging;
+    }
+
+    /// <summary>Renames a staged entry to its container name: it appears complete or not at all.</summary>
+    public void Commit(string staging, string name)
+    {
+        try
+        {
+            Directory.Move(staging, PathOf(name));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Failure("DepotCreate", PathOf(name), e);
+        }
+    }
+
+    public void Discard(string staging)
+    {
+        try
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    /// <summary>Removes hidden entries whose process is gone (it was killed while creating or deleting).</summary>
+    private void SweepStaging()
+    {
+        foreach (string dir in Directory.EnumerateDirectories(Root, StagingPrefix + "*").Concat(Directory.EnumerateDirectories(Root, ".del.*")))
+        {
+            // ".new.<name>.<pid>" or ".del.<name>.<pid>": the pid follows the last dot.
+            if (int.TryParse(Path.GetExtension(dir).TrimStart('.'), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
+                && pid != System.Environment.ProcessId && !Directory.Exists("/proc/" + pid))
+            {
+                try
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                }
+            }
         }
     }
 
@@ -160,9 +217,11 @@ public sealed class Depot
     /// all of it or nothing. Not fsync'ed: the depot (in /run) describes processes of this boot only, and an fsync on a
     /// disk-backed /run costs half a millisecond per write.
     /// </summary>
-    public void WriteAtomic(string name, string file, string content)
+    public void WriteAtomic(string name, string file, string content) => WriteFile(FileOf(name, file), content);
+
+    /// <summary>Writes <paramref name="target"/> atomically (temporary file, then rename).</summary>
+    public void WriteFile(string target, string content)
     {
-        string target = FileOf(name, file);
         string temp = target + ".tmp." + System.Environment.ProcessId + "." + Environment.CurrentManagedThreadId;
         try
         {
@@ -236,35 +295,48 @@ public sealed class Depot
     }
 
     /// <summary>Appends one event line: "&lt;unix ns&gt; &lt;event&gt; [details]" (one write, O_APPEND).</summary>
-    public void AppendEvent(string name, string evt, string? details = null)
+    public void AppendEvent(string name, string evt, string? details = null) => AppendEventTo(PathOf(name), evt, details);
+
+    /// <summary><see cref="AppendEvent"/> into the events.log of a directory (a staged entry).</summary>
+    public void AppendEventTo(string dir, string evt, string? details = null)
     {
         long ns = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
         string line = ns.ToString(CultureInfo.InvariantCulture) + " " + evt + (details is null ? "" : " " + details) + "\n";
         try
         {
-            using var fs = new FileStream(FileOf(name, "events.log"), FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+            using var fs = new FileStream(Path.Combine(dir, "events.log"), FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
             byte[] bytes = System.Text.Encoding.UTF8.GetBytes(line);
             fs.Write(bytes, 0, bytes.Length);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw Failure("DepotWrite", FileOf(name, "events.log"), e);
+            throw Failure("DepotWrite", Path.Combine(dir, "events.log"), e);
         }
     }
 
-    /// <summary>Removes the container's directory and everything in it.</summary>
+    /// <summary>
+    /// Removes the container's directory and everything in it: first renamed to a hidden name (".del.&lt;name&gt;.&lt;pid&gt;"),
+    /// so readers see the container whole or not at all, then deleted.
+    /// </summary>
     public void Delete(string name)
     {
+        string dir = PathOf(name);
+        string doomed = Path.Combine(Root, $".del.{name}.{System.Environment.ProcessId}");
         try
         {
-            Directory.Delete(PathOf(name), recursive: true);
+            if (Directory.Exists(doomed))
+            {
+                Directory.Delete(doomed, recursive: true);
+            }
+            Directory.Move(dir, doomed);
+            Directory.Delete(doomed, recursive: true);
         }
         catch (DirectoryNotFoundException)
         {
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw Failure("DepotRemove", PathOf(name), e);
+            throw Failure("DepotRemove", dir, e);
         }
     }
 

@@ -231,6 +231,56 @@ public class ContainerTests
         Assert.All(errors, e => Assert.Equal("ContainerExists", e));
     }
 
+    [SkippableFact]
+    public void ASessionListingWhileAnotherCreatesAndRemovesNeverSeesAHalfMadeContainer()
+    {
+        using var h = new ContainerHost();
+        var damaged = new List<string>();
+        using var done = new CancellationTokenSource();
+        // Two readers in tight loops against one writer: the window of a non-atomic create or delete is microseconds.
+        var listers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        {
+            using var reader = h.NewSession();
+            while (!done.IsCancellationRequested)
+            {
+                foreach (var c in reader.List((n, e) => { lock (damaged) { damaged.Add($"{n}: {e.ErrorId}"); } }))
+                {
+                    Assert.NotNull(c.Spec);
+                }
+            }
+        })).ToArray();
+        for (int i = 0; i < 300; i++)
+        {
+            h.Manager.Create(new ContainerManager.Request { Name = $"half{i % 3}", FilePath = "/bin/true" });
+            h.Manager.Remove($"half{i % 3}", force: false);
+        }
+        done.Cancel();
+        Task.WaitAll(listers);
+        Assert.Empty(damaged);
+    }
+
+    [SkippableFact]
+    public void AnEntryLeftByASessionKilledWhileCreatingIsNotListedAndIsSweptAway()
+    {
+        using var h = new ContainerHost();
+        // What a creator killed before its rename leaves: a hidden ".new.<name>.<pid>" with a dead pid.
+        int dead;
+        using (var p = Process.Start("/bin/true")!)
+        {
+            p.WaitForExit();
+            dead = p.Id;
+        }
+        Directory.CreateDirectory(h.Manager.Depot.Root);
+        string stale = Path.Combine(h.Manager.Depot.Root, $".new.ghost.{dead}");
+        Directory.CreateDirectory(stale);
+        File.WriteAllText(Path.Combine(stale, "events.log"), "");
+        Assert.Empty(h.Manager.List());
+        Assert.Throws<PscException>(() => h.Manager.Get("ghost"));
+        h.Manager.Create(new ContainerManager.Request { Name = "next", FilePath = "/bin/true" });
+        Assert.False(Directory.Exists(stale));
+        Assert.Equal(new[] { "next" }, h.Manager.List().Select(c => c.Name).ToArray());
+    }
+
     [SkippableTheory]
     [InlineData("..")]
     [InlineData("a/b")]
