@@ -770,8 +770,13 @@ public sealed class CGroupManager : IDisposable
         {
             foreach (CGroupTree tree in _writable)
             {
-                if (!tree.Exists(p))
+                int first = tree.TryRmdir(p); // the common case: one syscall per hierarchy
+                if (first == 0 || first == Errno.ENOENT)
                 {
+                    if (first == 0)
+                    {
+                        Log?.Invoke($"removed {tree.FullPath(p)}");
+                    }
                     continue;
                 }
                 if (tree.IsV2 && p != "/" && tree.HasFile(p, "cgroup.freeze") && V2Driver.KeyValues(tree.TryRead(p, "cgroup.events")).GetValueOrDefault("frozen") == 1)

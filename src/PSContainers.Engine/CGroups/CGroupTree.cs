@@ -115,11 +115,14 @@ public sealed class CGroupTree : IDisposable
         string dir = FullPath(path);
         try
         {
-            return new DirectoryInfo(dir).EnumerateDirectories()
-                .Where(d => (d.Attributes & FileAttributes.ReparsePoint) == 0)
-                .Select(d => d.Name)
-                .OrderBy(n => n, StringComparer.Ordinal)
-                .ToArray();
+            // The entry type comes from getdents (d_type): no stat per entry, and a cgroup holds dozens of files.
+            var names = new System.IO.Enumeration.FileSystemEnumerable<string>(dir, (ref System.IO.Enumeration.FileSystemEntry e) => e.FileName.ToString(),
+                new EnumerationOptions { RecurseSubdirectories = false, AttributesToSkip = 0, IgnoreInaccessible = true })
+            {
+                ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => e.IsDirectory && (e.Attributes & FileAttributes.ReparsePoint) == 0,
+            }.ToList();
+            names.Sort(StringComparer.Ordinal);
+            return names;
         }
         catch (DirectoryNotFoundException)
         {

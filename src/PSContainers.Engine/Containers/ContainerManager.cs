@@ -563,7 +563,8 @@ public sealed class ContainerManager : IDisposable
         using (Depot.Lock())
         using (Depot.LockContainer(name))
         {
-            if (!force && c is not null && Get(name).State is ContainerState.Running or ContainerState.Paused)
+            // Only a Created container can have been started since we looked (a start writes state.json first).
+            if (!force && c is { State: ContainerState.Created } && File.Exists(Depot.FileOf(name, "state.json")))
             {
                 throw new PscException("ContainerRunning", ErrorKind.ResourceBusy, $"Container '{name}' was started meanwhile; stop it first or use -Force.", name);
             }
