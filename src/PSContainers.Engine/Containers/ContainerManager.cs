@@ -153,10 +153,13 @@ public sealed class ContainerManager : IDisposable
             }
             // The entry is made under a hidden name and renamed into place complete, so no reader ever sees a
             // container without its spec; a session killed meanwhile leaves only the hidden directory (swept later).
+            SweepStaleEntries();
             string staging = Depot.CreateStaging(r.Name);
             bool cgroupMade = false;
             try
             {
+                // Recorded before the cgroup exists, so a sweep can remove the cgroup of a creation cut short.
+                File.WriteAllText(Path.Combine(staging, "cgroup"), cgroupPath);
                 try
                 {
                     if (r.Group is not null && !CGroups.Exists(groupPath))
@@ -188,6 +191,29 @@ public sealed class ContainerManager : IDisposable
             }
         }
         return Get(r.Name);
+    }
+
+    /// <summary>
+    /// Entries a killed session left hidden: a creation cut short also left the cgroup it had made (its path is in the
+    /// entry), which would block that name for good; it is removed unless a container of that name exists now. Runs
+    /// under the depot's lock, so no creation is in progress meanwhile.
+    /// </summary>
+    private void SweepStaleEntries()
+    {
+        foreach (var (dir, name, creating) in Depot.StaleEntries())
+        {
+            string? path = null;
+            if (creating)
+            {
+                TryQuietly(() => path = File.ReadAllText(Path.Combine(dir, "cgroup")).Trim());
+            }
+            if (path is { Length: > 0 } && !Depot.Exists(name) && CGroups.Exists(path))
+            {
+                Log?.Invoke($"removing {path}, left by a creation of '{name}' that was cut short");
+                TryQuietly(() => CGroups.Remove(path, recurse: true, force: true));
+            }
+            TryQuietly(() => Depot.Discard(dir));
+        }
     }
 
     private static string Inside(string? root, string path) => root is null ? path : Path.Combine(root, path.TrimStart('/'));

@@ -137,7 +137,6 @@ public sealed class Depot
         {
             throw new PscException("ContainerExists", ErrorKind.ResourceExists, $"A container named '{name}' already exists (depot entry {dir}).", name);
         }
-        SweepStaging();
         string staging = Path.Combine(Root, $"{StagingPrefix}{name}.{System.Environment.ProcessId}");
         try
         {
@@ -179,24 +178,35 @@ public sealed class Depot
         }
     }
 
-    /// <summary>Removes hidden entries whose process is gone (it was killed while creating or deleting).</summary>
-    private void SweepStaging()
+    /// <summary>
+    /// Hidden entries whose process is gone (it was killed while creating or deleting): the directory, the container
+    /// name, and whether it was being created (".new.") rather than deleted (".del.").
+    /// </summary>
+    public IReadOnlyList<(string Dir, string Name, bool Creating)> StaleEntries()
     {
-        foreach (string dir in Directory.EnumerateDirectories(Root, StagingPrefix + "*").Concat(Directory.EnumerateDirectories(Root, ".del.*")))
+        var stale = new List<(string, string, bool)>();
+        if (!Directory.Exists(Root))
+        {
+            return stale;
+        }
+        foreach (string dir in Directory.EnumerateDirectories(Root, ".*.*.*"))
         {
             // ".new.<name>.<pid>" or ".del.<name>.<pid>": the pid follows the last dot.
-            if (int.TryParse(Path.GetExtension(dir).TrimStart('.'), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
+            string leaf = Path.GetFileName(dir);
+            bool creating = leaf.StartsWith(StagingPrefix, StringComparison.Ordinal);
+            if (!creating && !leaf.StartsWith(".del.", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            string rest = leaf[5..];
+            int dot = rest.LastIndexOf('.');
+            if (dot > 0 && int.TryParse(rest[(dot + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
                 && pid != System.Environment.ProcessId && !Directory.Exists("/proc/" + pid))
             {
-                try
-                {
-                    Directory.Delete(dir, recursive: true);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                }
+                stale.Add((dir, rest[..dot], creating));
             }
         }
+        return stale;
     }
 
     public bool Exists(string name) => Directory.Exists(PathOf(name));
