@@ -103,6 +103,18 @@ internal static class Launcher
 
     private static string Limit(long v) => v == -1 ? "unlimited" : v.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>Ends the idle launchers, so the next start spawns a fresh one (tests: what a new launcher inherits).</summary>
+    internal static void CloseIdleLaunchers()
+    {
+        foreach (var bag in Idle.Values)
+        {
+            while (bag.TryTake(out LaunchServer? server))
+            {
+                server.Dispose();
+            }
+        }
+    }
+
     /// <summary>Starts the container <paramref name="config"/> describes; returns the host pids of init and the main process.</summary>
     public static (int InitPid, int MainPid) Launch(byte[] config, string name, TimeSpan timeout)
     {
