@@ -159,7 +159,7 @@ public sealed class ContainerManager : IDisposable
             try
             {
                 // Recorded before the cgroup exists, so a sweep can remove the cgroup of a creation cut short.
-                File.WriteAllText(Path.Combine(staging, "cgroup"), cgroupPath);
+                Depot.WriteFile(Path.Combine(staging, "cgroup"), cgroupPath);
                 try
                 {
                     if (r.Group is not null && !CGroups.Exists(groupPath))
