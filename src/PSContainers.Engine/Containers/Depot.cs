@@ -91,7 +91,7 @@ public sealed class Depot
                 throw new PscException("ContainerNotFound", ErrorKind.ObjectNotFound, $"No container is named '{container}' (depot {Path.GetDirectoryName(Path.GetDirectoryName(path))}).", container);
             }
             // Only a lock held by someone else is worth waiting for; an errno (EROFS, ENOSPC, EACCES) is final.
-            catch (IOException e) when (sw.Elapsed < limit && e is not DirectoryNotFoundException && e.HResult is not (> 0 and < 4096))
+            catch (IOException e) when (sw.Elapsed < limit && e is not DirectoryNotFoundException && (e.HResult == Errno.EAGAIN || e.HResult is not (> 0 and < 4096)))
             {
                 Thread.Sleep(delay);
                 delay = Math.Min(delay * 2, 20);
