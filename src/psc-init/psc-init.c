@@ -1224,6 +1224,7 @@ static int serve_main(void)
     serving = true;
     if (chdir("/") < 0)               /* do not pin the session's working directory */
         return 1;
+    close_range(3, ~0U, 0);           /* nor any descriptor the session left without close-on-exec */
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);

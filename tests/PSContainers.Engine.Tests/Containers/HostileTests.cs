@@ -83,6 +83,32 @@ public class HostileTests
         Assert.Equal("uid 65534 euid 65534", h.Stdout("suid").Single());
     }
 
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void AWorkloadCannotKillItsInitAndClosingItsOutputLosesNothing(int run)
+    {
+        using var h = new ContainerHost();
+        // In its PID namespace, the init is pid 1: a SIGKILL from inside is dropped by the kernel. (A SIGTERM to it
+        // is forwarded to the main process, as a user's `kill 1` in a container expects.)
+        var c = h.Run("rebel", "exec 1>&- 2>&-; kill -KILL 1; sleep 300");
+        int init = c.InitPid!.Value;
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromMilliseconds(500))
+        {
+            Assert.Equal(ContainerState.Running, h.Manager.Get("rebel").State);
+            Thread.Sleep(50);
+        }
+        Assert.Equal(init, h.Manager.Get("rebel").InitPid);
+        var stopped = h.Manager.Stop("rebel", TimeSpan.FromSeconds(5), force: false);
+        Assert.True(stopped.State == ContainerState.Exited, $"run {run}: {stopped.State}");
+        Assert.Equal(15, stopped.Signal); // the main process ended by Stop's SIGTERM, recorded by the init it tried to kill
+        Assert.Empty(h.Manager.CGroups.SubtreeProcessIds(c.CGroupPath));
+    }
+
     /// <summary>Waits until the cgroup holds at least <paramref name="count"/> processes; returns them with start times.</summary>
     private static List<(int Pid, ulong Start)> WaitForProcesses(ContainerHost h, string path, int count, bool settled = false)
     {
