@@ -256,8 +256,9 @@ public sealed class ContainerManager : IDisposable
 
     /// <summary>
     /// Starts a created container and returns once its program runs (or reports why it could not). psc-init records
-    /// state.json and the "started" event itself before the program runs, so one process start and one answer line
-    /// are the whole exchange; only this container is locked meanwhile, so starts of different containers overlap.
+    /// state.json and the "started" event itself before the program runs, so one request to a resident launcher and
+    /// one answer line are the whole exchange; only this container is locked meanwhile, so starts of different
+    /// containers overlap.
     /// </summary>
     public Container Start(string name, TimeSpan? timeout = null)
     {
