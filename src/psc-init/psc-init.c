@@ -455,7 +455,8 @@ static bool write_depot(int depot, const char *file, const char *content)
     return ok;
 }
 
-/* `exit` is written to a temp file and renamed, so readers see all of it or nothing. */
+/* The "exited" event first, then `exit` (a temp file renamed, so readers see all of it or nothing):
+ * whoever sees the exit record finds the event already logged. */
 static void record_exit(int depot, int status)
 {
     char code[8] = "", buf[160];
@@ -463,15 +464,15 @@ static void record_exit(int depot, int status)
     if (!sig)
         snprintf(code, sizeof code, "%d", WEXITSTATUS(status));
     long long t = now_ns(CLOCK_REALTIME);
-    int len = snprintf(buf, sizeof buf, "exit_code=%s\nsignal=%d\nexit_time_ns=%lld\n", code, sig, t);
-    if (!write_depot(depot, "exit", buf))
-        dprintf(2, "psc-init: cannot write the exit record in %s: %s\n", cfg.depot, strerror(errno));
-    len = snprintf(buf, sizeof buf, "%lld exited code=%s signal=%d\n", t, code, sig);
+    int len = snprintf(buf, sizeof buf, "%lld exited code=%s signal=%d\n", t, code, sig);
     int fd = openat(depot, "events.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0 || write(fd, buf, (size_t)len) != len)   /* one write: lines never interleave */
         dprintf(2, "psc-init: cannot append to %s/events.log: %s\n", cfg.depot, strerror(errno));
     if (fd >= 0)
         close(fd);
+    snprintf(buf, sizeof buf, "exit_code=%s\nsignal=%d\nexit_time_ns=%lld\n", code, sig, t);
+    if (!write_depot(depot, "exit", buf))
+        dprintf(2, "psc-init: cannot write the exit record in %s: %s\n", cfg.depot, strerror(errno));
 }
 
 /* Reaps every child that has ended; true (and its status) if `d` was among them. */
