@@ -632,19 +632,28 @@ static void victim(pid_t p)
         victims[nvictims++] = p;
 }
 
-/* State letter (0 when gone) and parent of a pid, from /proc/<pid>/stat. */
-static char proc_stat(pid_t p, pid_t *ppid)
+/* Reads /proc/<pid>/stat into buf; returns what follows the command name (the state field
+ * onwards), or NULL when the process is gone.  The name may contain anything, ')' included. */
+static char *stat_after_comm(pid_t p, char *buf, size_t size)
 {
-    char path[32], buf[512], state = 0;
+    char path[32];
     snprintf(path, sizeof path, "/proc/%d/stat", p);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? 0 : read(fd, buf, sizeof buf - 1);
+    ssize_t n = fd < 0 ? 0 : read(fd, buf, size - 1);
     if (fd >= 0)
         close(fd);
     buf[n > 0 ? n : 0] = '\0';
-    char *s = strrchr(buf, ')');     /* the command name may contain anything */
+    char *s = strrchr(buf, ')');
+    return s ? s + 1 : NULL;
+}
+
+/* State letter (0 when gone) and parent of a pid, from /proc/<pid>/stat. */
+static char proc_stat(pid_t p, pid_t *ppid)
+{
+    char buf[512], state = 0;
+    char *s = stat_after_comm(p, buf, sizeof buf);
     *ppid = 0;
-    if (!s || sscanf(s + 1, " %c %d", &state, ppid) < 2)
+    if (!s || sscanf(s, " %c %d", &state, ppid) < 2)
         state = 0;
     return state;
 }
@@ -1065,15 +1074,9 @@ static int exec_main(const char *path)
 /* Start time of a pid in clock ticks (field 22 of /proc/<pid>/stat); 0 when unknown. */
 static unsigned long long start_ticks(pid_t p)
 {
-    char path[32], buf[1024];
+    char buf[1024];
     unsigned long long t = 0;
-    snprintf(path, sizeof path, "/proc/%d/stat", p);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? 0 : read(fd, buf, sizeof buf - 1);
-    if (fd >= 0)
-        close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    char *s = strrchr(buf, ')');     /* the command name may contain anything */
+    char *s = stat_after_comm(p, buf, sizeof buf);   /* at " <state> ...", field 3 */
     for (int field = 2; s && *s && field < 22; s++)
         if (*s == ' ')
             field++;
