@@ -95,42 +95,20 @@ public static class ContainerExec
         var cgroupDirs = spec.CGroupPath.Length > 0
             ? m.CGroups.WritableTrees.Where(t => t.Exists(spec.CGroupPath)).Select(t => t.FullPath(spec.CGroupPath)).ToArray()
             : Array.Empty<string>();
-        var sb = new StringBuilder();
-        void Add(string key, string value) => sb.Append(key).Append('=').Append(value).Append('\0');
-        Add("target", state.InitPid.ToString(CultureInfo.InvariantCulture));
-        Add("target_start", state.InitStartTicks.ToString(CultureInfo.InvariantCulture));
+        var config = new InitConfig()
+            .Add("target", state.InitPid.ToString(CultureInfo.InvariantCulture))
+            .Add("target_start", state.InitStartTicks.ToString(CultureInfo.InvariantCulture));
         foreach (string dir in cgroupDirs)
         {
-            Add("cgroup", dir);
+            config.Add("cgroup", dir);
         }
-        Add("cwd", cwd);
-        if (ids is { } id)
-        {
-            Add("uid", id.Uid.ToString(CultureInfo.InvariantCulture));
-            Add("gid", id.Gid.ToString(CultureInfo.InvariantCulture));
-            Add("groups", string.Join(',', id.Groups.Select(g => g.ToString(CultureInfo.InvariantCulture))));
-        }
-        foreach (var (rname, value) in spec.ResourceLimits)
-        {
-            Add("rlimit", $"{rname}:{Limit(value.Soft)}:{Limit(value.Hard)}");
-        }
-        Add("no_new_privs", "1");
-        foreach (var (key, value) in env)
-        {
-            Add("env", key + "=" + value);
-        }
-        Add("arg", file);
-        foreach (string a in r.ArgumentList)
-        {
-            Add("arg", a);
-        }
-        return new PreparedExec(r.Name, file, r.ArgumentList, m.Depot.PathOf(r.Name), state.InitPid, state.InitStartTicks, Encoding.UTF8.GetBytes(sb.ToString()));
+        config.AddProcess(cwd, ids, spec.ResourceLimits, env, file, r.ArgumentList);
+        return new PreparedExec(r.Name, file, r.ArgumentList, m.Depot.PathOf(r.Name), state.InitPid, state.InitStartTicks, config.ToBytes());
     }
 
     private static PscException NotRunning(string name, string state) =>
         new("ContainerNotRunning", ErrorKind.InvalidOperation, $"Container '{name}' is {state}; commands run only in a Running container.", name);
 
-    private static string Limit(long v) => v == -1 ? "unlimited" : v.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The program as an absolute path inside the container: as given, relative to the working directory, or from PATH.</summary>
     private static string ResolveProgram(string name, string filePath, string root, string cwd, string path)

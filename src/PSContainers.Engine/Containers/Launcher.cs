@@ -37,15 +37,13 @@ internal static class Launcher
             return Path.Combine(Path.GetDirectoryName(typeof(Launcher).Assembly.Location) ?? AppContext.BaseDirectory, "psc-init");
         }
     }
-    /// <summary>The NUL-separated key=value records psc-init reads.</summary>
+    /// <summary>The records psc-init reads to start the container <paramref name="spec"/> describes.</summary>
     public static byte[] Config(ContainerSpec spec, string depotDir, IEnumerable<string> cgroupDirs)
     {
-        var sb = new StringBuilder();
-        void Add(string key, string value) => sb.Append(key).Append('=').Append(value).Append('\0');
-        Add("depot", depotDir);
+        var config = new InitConfig().Add("depot", depotDir);
         foreach (string dir in cgroupDirs)
         {
-            Add("cgroup", dir);
+            config.Add("cgroup", dir);
         }
         foreach (var (flag, name) in new[]
         {
@@ -55,7 +53,7 @@ internal static class Launcher
         {
             if (spec.Isolation.HasFlag(flag))
             {
-                Add("ns", name);
+                config.Add("ns", name);
             }
         }
         if (spec.Isolation.HasFlag(ContainerIsolation.User))
@@ -63,45 +61,23 @@ internal static class Launcher
             int uid = Sys.EffectiveUid;
             int gid = (int)(uint)Tmds.Linux.LibC.getegid();
             // Root maps the whole id range onto itself; anyone else maps only their own id to root inside.
-            Add("uid_map", uid == 0 ? "0 0 4294967295" : $"0 {uid} 1");
-            Add("gid_map", uid == 0 ? "0 0 4294967295" : $"0 {gid} 1");
+            config.Add("uid_map", uid == 0 ? "0 0 4294967295" : $"0 {uid} 1");
+            config.Add("gid_map", uid == 0 ? "0 0 4294967295" : $"0 {gid} 1");
         }
         if (spec.Hostname is not null)
         {
-            Add("hostname", spec.Hostname);
+            config.Add("hostname", spec.Hostname);
         }
-        Add("cwd", spec.WorkingDirectory);
         if (spec.RootPath is not null)
         {
-            Add("root", spec.RootPath);
+            config.Add("root", spec.RootPath);
         }
-        if (spec.User is not null)
-        {
-            // Without -User the program keeps init's ids: root, or root of its user namespace.
-            Add("uid", spec.Uid.ToString(CultureInfo.InvariantCulture));
-            Add("gid", spec.Gid.ToString(CultureInfo.InvariantCulture));
-            Add("groups", string.Join(',', spec.Groups.Select(g => g.ToString(CultureInfo.InvariantCulture))));
-        }
-        foreach (var (name, value) in spec.ResourceLimits)
-        {
-            Add("rlimit", $"{name}:{Limit(value.Soft)}:{Limit(value.Hard)}");
-        }
-        Add("no_new_privs", "1");
-        foreach (var (key, value) in spec.Environment)
-        {
-            Add("env", key + "=" + value);
-        }
-        Add("arg", spec.FilePath);
-        foreach (string a in spec.ArgumentList)
-        {
-            Add("arg", a);
-        }
-        Add("stdout", Path.Combine(depotDir, "stdout.log"));
-        Add("stderr", Path.Combine(depotDir, "stderr.log"));
-        return Encoding.UTF8.GetBytes(sb.ToString());
+        return config
+            .AddProcess(spec.WorkingDirectory, spec.User is null ? null : (spec.Uid, spec.Gid, spec.Groups), spec.ResourceLimits, spec.Environment, spec.FilePath, spec.ArgumentList)
+            .Add("stdout", Path.Combine(depotDir, "stdout.log"))
+            .Add("stderr", Path.Combine(depotDir, "stderr.log"))
+            .ToBytes();
     }
-
-    private static string Limit(long v) => v == -1 ? "unlimited" : v.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Ends the idle launchers, so the next start spawns a fresh one (tests: what a new launcher inherits).</summary>
     internal static void CloseIdleLaunchers()

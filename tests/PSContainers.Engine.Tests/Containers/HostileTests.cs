@@ -61,14 +61,8 @@ public class HostileTests
         using var h = new ContainerHost();
         using var dir = new TempDir();
         File.SetUnixFileMode(dir.Path, (UnixFileMode)0x1ed); // 0755: the container's user must reach the program
-        string source = Path.Combine(dir.Path, "euid.c");
-        string binary = Path.Combine(dir.Path, "euid");
-        File.WriteAllText(source, "#include <stdio.h>\n#include <unistd.h>\nint main(void){printf(\"uid %d euid %d\\n\",(int)getuid(),(int)geteuid());return 0;}\n");
-        using (var cc = Process.Start(new ProcessStartInfo("cc", new[] { "-static", "-O2", "-o", binary, source }))!)
-        {
-            cc.WaitForExit();
-            Skip.If(cc.ExitCode != 0, "cannot build a static program (libc6-dev)");
-        }
+        string binary = StaticProgram.Build(Path.Combine(dir.Path, "euid"),
+            "#include <stdio.h>\n#include <unistd.h>\nint main(void){printf(\"uid %d euid %d\\n\",(int)getuid(),(int)geteuid());return 0;}\n");
         File.SetUnixFileMode(binary, (UnixFileMode)0x9ed); // 04755, owned by root: setuid root
         // Outside a container the bit works, so the test could tell the difference.
         using (var direct = Process.Start(new ProcessStartInfo("/usr/bin/setpriv", new[] { "--reuid=65534", "--regid=65534", "--clear-groups", binary }) { RedirectStandardOutput = true })!)
