@@ -52,6 +52,9 @@ public sealed record CGroupLimits
     /// <summary>The CFS period runc uses, in microseconds.</summary>
     public const long CpuPeriod = 100_000;
 
+    /// <summary>The kernel's PID_MAX_LIMIT on 64-bit machines: pids.max refuses anything above it.</summary>
+    public const long MaxPids = 4 * 1024 * 1024;
+
     /// <summary>Checks every value before anything is written, so bad input changes nothing.</summary>
     public void Validate(int onlineCpuCount, IReadOnlySet<int> onlineCpus)
     {
@@ -74,9 +77,9 @@ public sealed record CGroupLimits
         {
             throw PscException.Invalid("InvalidLimit,CpuWeight", $"CpuWeight {w} is out of range: give 1 to 10000, or -1 for the kernel's default (cpu.weight 100 on v2, cpu.shares 1024 on v1).", w);
         }
-        if (PidsLimit is long p && p != -1 && p < 1)
+        if (PidsLimit is long p && p != -1 && (p < 1 || p > MaxPids))
         {
-            throw PscException.Invalid("InvalidLimit,PidsLimit", $"PidsLimit {p} is out of range: give 1 or more, or -1 for no limit.", p);
+            throw PscException.Invalid("InvalidLimit,PidsLimit", $"PidsLimit {p} is out of range: give 1 to {MaxPids}, or -1 for no limit.", p);
         }
         if (CpuSet is not null)
         {

@@ -262,6 +262,10 @@ public sealed class CGroupManager : IDisposable
 
     private Dictionary<CGroupTree, string> CurrentPaths(int pid)
     {
+        if (pid <= 0)
+        {
+            throw PscException.Invalid("InvalidProcessId", $"{pid} is not a process id.", pid);
+        }
         string text;
         try
         {
@@ -394,6 +398,10 @@ public sealed class CGroupManager : IDisposable
         {
             throw new PscException("CGroupExists", ErrorKind.ResourceExists, $"The cgroup '{path}' already exists.", path);
         }
+        foreach (string part in CGroupPath.Components(path).Skip(CGroupPath.Components(ProjectRoot).Length))
+        {
+            CGroupPath.CheckNewName(part, path);
+        }
         limits ??= new CGroupLimits();
         var online = _onlineCpus();
         limits.Validate(online.Count, online);
@@ -516,6 +524,12 @@ public sealed class CGroupManager : IDisposable
         {
             throw new PscException("MoveKernelThread", ErrorKind.InvalidArgument,
                 $"Cannot move process {pid} ({stat.Command}): it is a kernel thread, which the kernel keeps in the root cgroup (EINVAL).", pid, Errno.EINVAL);
+        }
+        if (pid == 1)
+        {
+            // The kernel would allow it, but a limit or a kill of the cgroup would then reach the machine's init.
+            throw new PscException("MoveInitProcess", ErrorKind.InvalidOperation,
+                $"Cannot move process 1 ({stat.Command}): it is the init of this PID namespace, and limits or a forced removal of '{path}' would reach it.", pid);
         }
         var before = CurrentPaths(pid);
         var moved = new List<CGroupTree>();

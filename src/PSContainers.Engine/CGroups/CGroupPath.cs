@@ -79,6 +79,26 @@ public static class CGroupPath
         }
     }
 
+    private static readonly HashSet<string> ControlFilePrefixes = new(StringComparer.Ordinal)
+    {
+        "cgroup", "cpu", "cpuacct", "cpuset", "memory", "io", "blkio", "pids", "hugetlb", "rdma", "misc",
+        "freezer", "devices", "net_cls", "net_prio", "perf_event",
+    };
+
+    /// <summary>
+    /// Refuses a name for a new cgroup that is, or could become, a control file's name in some layout
+    /// ("cgroup.procs", "memory.max", "tasks"): the kernel refuses it where the file exists and allows it elsewhere.
+    /// </summary>
+    public static void CheckNewName(string name, string path)
+    {
+        int dot = name.IndexOf('.');
+        if (name is "tasks" or "notify_on_release" or "release_agent" || (dot > 0 && ControlFilePrefixes.Contains(name[..dot])))
+        {
+            throw PscException.Invalid("InvalidCGroupPath",
+                $"The cgroup name '{Printable(name)}' in '{Printable(path)}' is the name of a cgroup control file; choose another name.", path);
+        }
+    }
+
     /// <summary>The components of an absolute path ("/a/b" → a, b).</summary>
     public static string[] Components(string absolute) => absolute.Split('/', StringSplitOptions.RemoveEmptyEntries);
 

@@ -57,10 +57,17 @@ public sealed class ContainerManager : IDisposable
     public Container Create(Request r)
     {
         ContainerName.Check(r.Name);
+        CGroupPath.CheckNewName(r.Name, r.Name);
         if (r.Group is not null)
         {
-            ContainerName.Check(r.Group, "group name");
+            ContainerName.Check(r.Group, "group name", "InvalidGroupName");
+            CGroupPath.CheckNewName(r.Group, r.Group);
         }
+        if (r.Hostname is not null)
+        {
+            CheckHostname(r.Hostname);
+        }
+        CheckArguments(r.ArgumentList);
         string? root = null;
         if (r.RootPath is not null)
         {
@@ -71,12 +78,12 @@ public sealed class ContainerManager : IDisposable
             }
             if (!r.Isolation.HasFlag(ContainerIsolation.Mount))
             {
-                throw PscException.Invalid("RootPathNeedsMount", "-RootPath needs the Mount isolation (pivot_root happens in the container's mount namespace).", r.RootPath);
+                throw PscException.Invalid("RootPathNeedsMount", $"-RootPath '{r.RootPath}' needs the Mount isolation (pivot_root happens in the container's mount namespace).", r.RootPath);
             }
         }
         if (r.Hostname is not null && !r.Isolation.HasFlag(ContainerIsolation.Uts))
         {
-            throw PscException.Invalid("HostnameNeedsUts", "-Hostname needs the Uts isolation; without it the container would rename the host.", r.Hostname);
+            throw PscException.Invalid("HostnameNeedsUts", $"-Hostname '{r.Hostname}' needs the Uts isolation; without it the container would rename the host.", r.Hostname);
         }
         string file = ResolveProgram(r.FilePath, root);
         string cwd = r.WorkingDirectory ?? "/";
@@ -213,6 +220,32 @@ public sealed class ContainerManager : IDisposable
                 TryQuietly(() => CGroups.Remove(path, recurse: true, force: true));
             }
             TryQuietly(() => Depot.Discard(dir));
+        }
+    }
+
+    /// <summary>A host name as sethostname(2) and resolvers take it: 1 to 64 letters, digits, '-' and '.'.</summary>
+    private static void CheckHostname(string hostname)
+    {
+        if (!System.Text.RegularExpressions.Regex.IsMatch(hostname, "^[A-Za-z0-9]([A-Za-z0-9.-]{0,62}[A-Za-z0-9])?$"))
+        {
+            string shown = hostname.Replace("\0", "\\0").Replace("\n", "\\n");
+            throw PscException.Invalid("InvalidHostname",
+                $"'{shown}' is not a valid host name: use 1 to 64 letters, digits, '-' or '.', starting and ending with a letter or digit.", shown);
+        }
+    }
+
+    /// <summary>execve(2) takes NUL-terminated strings: an argument with a NUL in it would be cut short silently.</summary>
+    internal static void CheckArguments(IEnumerable<string?> args)
+    {
+        int i = 0;
+        foreach (string? a in args)
+        {
+            if (a is null || a.Contains('\0'))
+            {
+                string shown = (a ?? "").Replace("\0", "\\0");
+                throw PscException.Invalid("InvalidArgument", $"Argument {i} ('{shown}') is null or contains NUL, which a program cannot receive.", shown);
+            }
+            i++;
         }
     }
 
@@ -482,6 +515,11 @@ public sealed class ContainerManager : IDisposable
         }
         var state = Depot.ReadJson<ContainerRuntimeState>(name, "state.json")!;
         string path = c.Spec.CGroupPath;
+        if (c.State is ContainerState.Exited && Depot.ReadKeyValues(name, "exit") is not null
+            && (path.Length == 0 || !CGroups.Exists(path) || CGroups.SubtreeProcessIds(path).Count == 0))
+        {
+            return c; // ended and recorded, nothing left in its cgroup: nothing to stop, nothing to write
+        }
         if (c.State is ContainerState.Running or ContainerState.Paused)
         {
             using PidHandle? init = PidHandle.Open(state.InitPid, state.InitStartTicks);

@@ -11,12 +11,12 @@ public static partial class ContainerName
 
     public static bool IsValid(string? name) => name is not null && Valid().IsMatch(name);
 
-    public static void Check(string? name, string what = "container name")
+    public static void Check(string? name, string what = "container name", string errorId = "InvalidContainerName")
     {
         if (!IsValid(name))
         {
             string shown = (name ?? "").Replace("\0", "\\0").Replace("\n", "\\n");
-            throw PscException.Invalid("InvalidContainerName",
+            throw PscException.Invalid(errorId,
                 $"'{shown}' is not a valid {what}: use 1 to 63 letters, digits, '_', '.' or '-', starting with a letter or digit.", shown);
         }
     }

@@ -81,13 +81,7 @@ public static class ContainerExec
             throw new PscException("WorkingDirectoryNotFound", ErrorKind.ObjectNotFound, $"The working directory '{cwd}' does not exist in container '{r.Name}'.", cwd, Errno.ENOENT);
         }
         string file = ResolveProgram(r.Name, r.FilePath, root, cwd, env.TryGetValue("PATH", out string? path) ? path : DefaultPath);
-        foreach (string a in r.ArgumentList)
-        {
-            if (a is null || a.Contains('\0'))
-            {
-                throw PscException.Invalid("InvalidArgument", "An argument is null or contains NUL.", a);
-            }
-        }
+        ContainerManager.CheckArguments(r.ArgumentList);
         (int Uid, int Gid, int[] Groups)? ids = r.User is not null
             ? Users.Resolve(r.User, root)
             : spec.User is not null ? (spec.Uid, spec.Gid, spec.Groups) : null;
