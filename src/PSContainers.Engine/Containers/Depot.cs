@@ -262,16 +262,8 @@ public sealed class Depot
     public T? ReadJson<T>(string name, string file) where T : class
     {
         string path = FileOf(name, file);
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (FileNotFoundException)
-        {
-            return null;
-        }
-        catch (DirectoryNotFoundException)
+        string? text = ReadIfPresent(path);
+        if (text is null)
         {
             return null;
         }
@@ -286,23 +278,29 @@ public sealed class Depot
         }
     }
 
+    /// <summary>
+    /// A depot file's text, or null when it (or its entry) does not exist: a file not written yet is the common
+    /// case on every listing, so it is told by errno, not by an exception. Other failures throw as File.Read does.
+    /// </summary>
+    private static string? ReadIfPresent(string path)
+    {
+        string? text = Sys.ReadFile(path, out int err);
+        if (text is null && err is not (Errno.ENOENT or Errno.ENOTDIR))
+        {
+            return File.ReadAllText(path); // throws the IOException that names the failure
+        }
+        return text;
+    }
+
     /// <summary>Reads key=value lines (the exit record psc-init writes); null when absent.</summary>
     public Dictionary<string, string>? ReadKeyValues(string name, string file)
     {
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines(FileOf(name, file));
-        }
-        catch (FileNotFoundException)
+        string? text = ReadIfPresent(FileOf(name, file));
+        if (text is null)
         {
             return null;
         }
-        catch (DirectoryNotFoundException)
-        {
-            return null;
-        }
-        return lines.Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
     }
 
     /// <summary>Appends one event line: "&lt;unix ns&gt; &lt;event&gt; [details]" (one write, O_APPEND).</summary>

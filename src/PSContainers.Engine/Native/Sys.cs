@@ -92,6 +92,32 @@ public static unsafe class Sys
         }
     }
 
+    /// <summary>
+    /// Reads a whole small file by path without exceptions: null with <paramref name="err"/> set (ENOENT for a
+    /// depot file not written yet, ESRCH-like ENOENT for a process that is gone), as hot paths expect it often.
+    /// </summary>
+    public static string? ReadFile(string path, out int err)
+    {
+        int fd;
+        fixed (byte* p = CString(path))
+        {
+            fd = open(p, O_RDONLY | O_CLOEXEC, 0);
+        }
+        if (fd < 0)
+        {
+            err = errno;
+            return null;
+        }
+        try
+        {
+            return ReadFd(fd, out err);
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
     /// <summary>Reads an open file from offset 0 to its end (cgroupfs and procfs files are small).</summary>
     public static string? ReadFd(int fd, out int err)
     {

@@ -12,16 +12,8 @@ public sealed record ProcStat(int Pid, string Command, char State, int ParentPid
     /// <summary>Reads /proc/&lt;pid&gt;/stat; null when the process does not exist.</summary>
     public static ProcStat? Read(int pid)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText($"/proc/{pid}/stat");
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        return Parse(text);
+        string? text = PSContainers.Native.Sys.ReadFile($"/proc/{pid}/stat", out _);
+        return text is null ? null : Parse(text);
     }
 
     /// <summary>Parses the stat line; the command may contain spaces and parentheses, so split at the last ')'.</summary>
