@@ -12,7 +12,8 @@ AfterAll {
     Remove-TestRoot $script:Root
 }
 
-Describe 'Hostile workloads' {
+# Each scenario runs five times in one run: a promise that holds only most of the time is not kept.
+Describe 'Hostile workloads, run <_> of 5' -ForEach 1, 2, 3, 4, 5 {
     AfterEach {
         foreach ($c in Get-Container) { Remove-Container -Name $c.Name -Force -Confirm:$false }
     }
@@ -59,6 +60,87 @@ Describe 'Hostile workloads' {
         Remove-Container -Name orphan -Force
         foreach ($id in $pids) { Test-ProcessAlive $id | Should -BeFalse }
         Test-CGroupDirectory $c.CGroupPath | Should -BeFalse
+    }
+
+    It 'OOM-kills a memory hog and reports it, while the session and the host keep working' {
+        $c = New-Container -Name hog /usr/bin/tail -ArgumentList /dev/zero -MemoryLimit 24MB -MemorySwapLimit 24MB | Start-Container -PassThru | Wait-Container -Timeout 60
+        $c.OomKilled | Should -BeTrue
+        $c.Signal | Should -Be 9
+        @(Get-ContainerEvent -Name hog | Where-Object Event -eq 'oom-killed') | Should -HaveCount 1
+        # The same session goes on: another container starts, runs and is measured.
+        $next = New-Container -Name after /bin/sh -ArgumentList '-c', 'echo still here' -MemoryLimit 24MB | Start-Container -PassThru | Wait-Container -Timeout 20
+        $next.ExitCode | Should -Be 0
+        Get-ContainerLog -Name after | Should -Be 'still here'
+        & /bin/true
+        $LASTEXITCODE | Should -Be 0
+    }
+
+    It 'keeps a workload running as an unprivileged -User from leaving its cgroup' {
+        $leave = 'for h in /sys/fs/cgroup/*/cgroup.procs /sys/fs/cgroup/cgroup.procs; do [ -f "$h" ] && { echo $$ > "$h" 2>/dev/null && echo "left through $h"; }; done; exec sleep 300'
+        $c = New-Container -Name stay /bin/sh -ArgumentList '-c', $leave -User 65534 -PidsLimit 20 | Start-Container -PassThru
+        [System.Threading.Thread]::Sleep(300)
+        $log = @(Get-ContainerLog -Name stay)
+        @($log | Where-Object { $_ -like 'left through*' }) | Should -HaveCount 0 -Because 'cgroup.procs of the root is root''s alone'
+        @($log | Where-Object { $_ -like '*Permission denied*' }).Count | Should -BeGreaterThan 0 -Because 'it did try'
+        (Get-CGroup -Path $c.CGroupPath).ProcessIds | Should -Contain $c.Pid
+        Stop-Container -Name stay -Force
+        Test-ProcessAlive $c.Pid | Should -BeFalse
+    }
+
+    It 'ends a Remove-CGroup -Force whose process cannot die (frozen in a cgroup of someone else) with CGroupKillTimeout within its bound, and removes it after the thaw' {
+        $ice = "$(Get-MountPoint freezer)/$Root-ice"
+        $null = [System.IO.Directory]::CreateDirectory($ice)
+        try {
+            $null = New-CGroup -Path stuck
+            $p = Start-TestProcess 'exec sleep 300'
+            Move-Process -Id $p.Id -Path stuck
+            [System.IO.File]::WriteAllText("$ice/cgroup.procs", "$($p.Id)") # the freezer hierarchy only
+            [System.IO.File]::WriteAllText("$ice/freezer.state", 'FROZEN')
+            $sw = [System.Diagnostics.Stopwatch]::StartNew()
+            { Remove-CGroup -Path stuck -Force -TimeoutSec 1 -ErrorAction Stop } | Should -Throw -ErrorId 'CGroupKillTimeout,*'
+            $sw.Elapsed.TotalSeconds | Should -BeLessThan 3 -Because 'a bounded retry, never a hang'
+            Test-CGroupDirectory "/$Root/stuck" | Should -BeTrue
+            [System.IO.File]::WriteAllText("$ice/freezer.state", 'THAWED')
+            Remove-CGroup -Path stuck -Force -TimeoutSec 5
+            Test-CGroupDirectory "/$Root/stuck" | Should -BeFalse
+            Test-ProcessAlive $p.Id | Should -BeFalse
+        } finally {
+            if ([System.IO.Directory]::Exists($ice)) {
+                [System.IO.File]::WriteAllText("$ice/freezer.state", 'THAWED')
+                Stop-TestProcesses
+                for ($i = 0; $i -lt 50 -and [System.IO.File]::ReadAllText("$ice/cgroup.procs").Trim(); $i++) { [System.Threading.Thread]::Sleep(20) }
+                [System.IO.Directory]::Delete($ice)
+            }
+        }
+    }
+}
+
+Describe 'What a root workload can do' {
+    AfterEach {
+        foreach ($c in Get-Container) { Remove-Container -Name $c.Name -Force -Confirm:$false }
+    }
+
+    It 'leaves its cgroup by writing its pid into the root''s cgroup.procs, in every hierarchy, even with User and CGroup namespaces (docs/security.md); <Outcome>' -ForEach @(
+        @{ Isolation = 'Pid', 'Mount', 'Uts', 'Ipc', 'User', 'CGroup'; Outcome = 'its PID namespace still dies with the container'; Survives = $false }
+        @{ Isolation = 'Mount', 'Uts', 'Ipc'; Outcome = 'without a PID namespace, Stop-Container misses it'; Survives = $true }
+    ) {
+        if (-not [System.IO.File]::Exists('/sys/fs/cgroup/pids/cgroup.procs')) {
+            Set-ItResult -Skipped -Because 'this layout has no v1 pids hierarchy at /sys/fs/cgroup/pids'
+            return
+        }
+        # Out of every hierarchy, as an escape must be: a cgroup it stays in would still be killed.
+        $leave = 'for h in /sys/fs/cgroup/*/cgroup.procs; do echo $$ > "$h" || exit 1; done; echo left; exec sleep 300'
+        $c = New-Container -Name leaver /bin/sh -ArgumentList '-c', $leave -Isolation $Isolation -PidsLimit 20 | Start-Container -PassThru
+        try {
+            for ($i = 0; $i -lt 100 -and -not (Get-ContainerLog -Name leaver); $i++) { [System.Threading.Thread]::Sleep(20) }
+            Get-ContainerLog -Name leaver | Should -Be 'left'
+            [System.IO.File]::ReadAllText("/proc/$($c.Pid)/cgroup") | Should -Match '(?m)^\d+:pids:/$'
+            Stop-Container -Name leaver -Force
+            for ($i = 0; $i -lt 50 -and (Test-ProcessAlive $c.Pid) -ne $Survives; $i++) { [System.Threading.Thread]::Sleep(20) }
+            Test-ProcessAlive $c.Pid | Should -Be $Survives
+        } finally {
+            if (Test-ProcessAlive $c.Pid) { [System.Diagnostics.Process]::GetProcessById($c.Pid).Kill() }
+        }
     }
 }
 
