@@ -144,7 +144,7 @@ Describe 'What a root workload can do' {
     }
 }
 
-Describe 'A damaged depot' {
+Describe 'A damaged depot, run <_> of 5' -ForEach 1, 2, 3, 4, 5 {
     It 'lists the other containers with a warning for the damaged one, and Remove-Container -Force still cleans it' {
         New-Container -Name good /bin/true
         $bad = New-Container -Name bad /bin/sleep -ArgumentList 300 | Start-Container -PassThru

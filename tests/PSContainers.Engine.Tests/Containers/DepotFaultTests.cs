@@ -33,9 +33,11 @@ public sealed class DepotFaultTests : IDisposable
         Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', args)}: {err}");
     }
 
-    [SkippableFact]
-    public void AFullDepotFailsNewContainerWithNoSpaceAndLeavesNothing()
+    [SkippableTheory]
+    [MemberData(nameof(Runs.Five), MemberType = typeof(Runs))]
+    public void AFullDepotFailsNewContainerWithNoSpaceAndLeavesNothing(int run)
     {
+        _ = run;
         Mount("size=64k");
         using var m = Open();
         Directory.CreateDirectory(m.Depot.Root);
@@ -55,9 +57,11 @@ public sealed class DepotFaultTests : IDisposable
         AssertNothingLeft(m);
     }
 
-    [SkippableFact]
-    public void ADepotThatFillsUpBeforeStartFailsTheStartAndTheContainerIsCreatedAgain()
+    [SkippableTheory]
+    [MemberData(nameof(Runs.Five), MemberType = typeof(Runs))]
+    public void ADepotThatFillsUpBeforeStartFailsTheStartAndTheContainerIsCreatedAgain(int run)
     {
+        _ = run;
         Mount("size=256k");
         using var m = Open();
         m.Create(new ContainerManager.Request { Name = "late", FilePath = "/bin/sleep", ArgumentList = new[] { "300" }, Limits = new CGroupLimits { PidsLimit = 10 } });
@@ -81,9 +85,11 @@ public sealed class DepotFaultTests : IDisposable
         AssertNothingLeft(m);
     }
 
-    [SkippableFact]
-    public void AReadOnlyDepotFailsNewContainerClearlyAndLeavesNothing()
+    [SkippableTheory]
+    [MemberData(nameof(Runs.Five), MemberType = typeof(Runs))]
+    public void AReadOnlyDepotFailsNewContainerClearlyAndLeavesNothing(int run)
     {
+        _ = run;
         Mount("size=1m");
         using var m = Open();
         Directory.CreateDirectory(m.Depot.Root);
