@@ -209,6 +209,37 @@ public class ContainerTests
         Assert.Empty(h.Manager.CGroups.ProcessIds(h.Root + "/noexec"));
     }
 
+    [SkippableFact]
+    public void AMountMadeAfterTheLastStartIsSeenByTheNextContainer()
+    {
+        // A resident launcher keeps a spare init whose mount namespace was copied before this mount: it must
+        // not be used for the next start, or the container would miss the new file system.
+        using var h = new ContainerHost();
+        h.Run("before", "true");
+        h.Manager.Wait("before", Minute, CancellationToken.None);
+        using var dir = new TempDir();
+        Command("mount", "-t", "tmpfs", "psc-test-late", dir.Path);
+        try
+        {
+            File.WriteAllText(Path.Combine(dir.Path, "mark"), "mounted after");
+            h.Run("after", $"cat {dir.Path}/mark");
+            Assert.Equal(0, h.Manager.Wait("after", Minute, CancellationToken.None).ExitCode);
+            Assert.Equal(new[] { "mounted after" }, h.Stdout("after"));
+        }
+        finally
+        {
+            Command("umount", "-l", dir.Path);
+        }
+    }
+
+    private static void Command(string file, params string[] args)
+    {
+        using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true })!;
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', args)}: {err}");
+    }
+
     [SkippableTheory]
     [MemberData(nameof(Runs.Five), MemberType = typeof(Runs))]
     public void FiftyCreatorsOfOneNameGetOneWinnerAndFortyNineClearErrors(int run)
