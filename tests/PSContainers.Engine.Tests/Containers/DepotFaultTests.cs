@@ -21,16 +21,8 @@ public sealed class DepotFaultTests : IDisposable
     private void Mount(string options)
     {
         Skip.IfNot(Tmds.Linux.LibC.geteuid() == 0, "needs root to mount a tmpfs and create cgroups");
-        Run("mount", "-t", "tmpfs", "-o", options, "psc-depot-test", _mount.Path);
+        HostCommand.Run("mount", "-t", "tmpfs", "-o", options, "psc-depot-test", _mount.Path);
         _mounted = true;
-    }
-
-    private static void Run(string file, params string[] args)
-    {
-        using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true })!;
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', args)}: {err}");
     }
 
     [SkippableTheory]
@@ -93,7 +85,7 @@ public sealed class DepotFaultTests : IDisposable
         Mount("size=1m");
         using var m = Open();
         Directory.CreateDirectory(m.Depot.Root);
-        Run("mount", "-o", "remount,ro", _mount.Path);
+        HostCommand.Run("mount", "-o", "remount,ro", _mount.Path);
         var ex = Assert.Throws<PscException>(() => m.Create(new ContainerManager.Request { Name = "ro", FilePath = "/bin/true", Limits = new CGroupLimits { PidsLimit = 10 } }));
         Assert.StartsWith("Depot", ex.ErrorId);
         Assert.Contains("EROFS", ex.ErrorId);
