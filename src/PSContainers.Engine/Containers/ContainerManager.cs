@@ -298,12 +298,12 @@ public sealed class ContainerManager : IDisposable
         ContainerName.Check(name);
         using (Depot.LockContainer(name))
         {
-            Container c = Get(name);
-            if (c.State != ContainerState.Created)
+            // Created means no state.json (a failed start removes it again): only a started one needs the kernel asked.
+            ContainerSpec spec = ReadSpec(name);
+            if (Depot.ReadJson<ContainerRuntimeState>(name, "state.json") is not null)
             {
-                throw new PscException("ContainerAlreadyStarted", ErrorKind.InvalidOperation, $"Container '{name}' is {c.State}; only a Created container can be started.", name);
+                throw new PscException("ContainerAlreadyStarted", ErrorKind.InvalidOperation, $"Container '{name}' is {Describe(name, spec).State}; only a Created container can be started.", name);
             }
-            ContainerSpec spec = c.Spec;
             bool hasCGroup = spec.CGroupPath.Length > 0;
             var cgroupDirs = hasCGroup ? CGroups.WritableTrees.Where(t => t.Exists(spec.CGroupPath)).Select(t => t.FullPath(spec.CGroupPath)).ToArray() : Array.Empty<string>();
             if (hasCGroup && cgroupDirs.Length == 0)
@@ -330,7 +330,7 @@ public sealed class ContainerManager : IDisposable
                 TryQuietly(() => Depot.AppendEvent(name, "start-failed"));
                 throw;
             }
-            return Get(name);
+            return Describe(name, spec);
         }
     }
 
@@ -354,14 +354,21 @@ public sealed class ContainerManager : IDisposable
     }
 
     /// <summary>One container from the depot, its state decided by the live kernel.</summary>
-    public Container Get(string name)
+    public Container Get(string name) => Describe(name, ReadSpec(name));
+
+    private ContainerSpec ReadSpec(string name)
     {
         ContainerName.Check(name);
         if (!Depot.Exists(name))
         {
             throw new PscException("ContainerNotFound", ErrorKind.ObjectNotFound, $"No container is named '{name}' (depot {Depot.Root}).", name);
         }
-        ContainerSpec spec = Depot.ReadJson<ContainerSpec>(name, "spec.json") ?? throw MissingSpec(name);
+        return Depot.ReadJson<ContainerSpec>(name, "spec.json") ?? throw MissingSpec(name);
+    }
+
+    /// <summary>The container a spec describes, with its state, pids and exit read from the depot and the kernel.</summary>
+    private Container Describe(string name, ContainerSpec spec)
+    {
         var state = Depot.ReadJson<ContainerRuntimeState>(name, "state.json");
         var exit = Depot.ReadKeyValues(name, "exit");
         var c = new Container
