@@ -753,6 +753,10 @@ public sealed class CGroupManager : IDisposable
     {
         CGroupPath.RequireWritable(path, ProjectRoot, "remove");
         RequireExists(path);
+        if (recurse && force && TryRemoveEmpty(path))
+        {
+            return;
+        }
         var limit = timeout ?? TimeSpan.FromSeconds(5);
         var children = ChildPaths(path);
         if (children.Count > 0 && !recurse)
@@ -774,6 +778,34 @@ public sealed class CGroupManager : IDisposable
             }
         }
         RemoveDirectories(path, limit);
+    }
+
+    /// <summary>
+    /// The common case of removing a container: nothing runs in or below the cgroup (the cgroup2 tree sees every
+    /// process, on a hybrid host too) and it has no children, so one rmdir per hierarchy is all there is to do -
+    /// no listing of children or processes. False, with whatever was removed removed, when a hierarchy refuses
+    /// (children, a process in a v1-only child): the caller's full procedure (-Recurse -Force) finishes the job.
+    /// </summary>
+    private bool TryRemoveEmpty(string path)
+    {
+        if (Unified is not CGroupTree u || path == "/" ||
+            V2Driver.KeyValues(u.TryRead(path, "cgroup.events")).GetValueOrDefault("populated", 1) != 0)
+        {
+            return false;
+        }
+        foreach (CGroupTree tree in _writable)
+        {
+            int err = tree.TryRmdir(path);
+            if (err == 0)
+            {
+                Log?.Invoke($"removed {tree.FullPath(path)}");
+            }
+            else if (err != Errno.ENOENT)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>rmdir of the cgroup and its descendants, deepest first, in every hierarchy, EBUSY retried until the limit.</summary>
