@@ -36,8 +36,15 @@
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{
-            Tags       = @('Linux', 'cgroups', 'containers', 'namespaces')
-            LicenseUri = 'https://opensource.org/licenses/MIT'
+            Tags         = @('Linux', 'cgroups', 'containers', 'namespaces')
+            # ProjectUri and LicenseUri (<ProjectUri>/blob/main/LICENSE) are written into the package by
+            # `build.ps1 -Task Package -ProjectUri <public repository URL>` (or $env:PSCONTAINERS_PROJECT_URI, or the
+            # git remote 'origin' when it is an https URL): the repository has no public address here yet.
+            ReleaseNotes = @'
+0.1.0: containers (PID, mount, UTS, IPC, network and user namespaces) under a static init, limited by cgroups on v1,
+hybrid and v2 hosts; stats, events, logs, exec, suspend/resume; the cgroup toolkit (New/Get/Set/Remove-CGroup,
+Move-Process); help, views, completion and a package for linux-x64 and linux-arm64.
+'@
         }
     }
 }

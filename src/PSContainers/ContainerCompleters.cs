@@ -45,3 +45,59 @@ public sealed class ContainerGroupCompleter : IArgumentCompleter
             .Select(g => new CompletionResult(g, g, CompletionResultType.ParameterValue, g)).ToArray();
     }
 }
+
+/// <summary>Completes property keys: those of the containers named by -Name (or of every container).</summary>
+public sealed class ContainerPropertyKeyCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        string prefix = (wordToComplete ?? "").Trim('\'', '"');
+        var depot = Depot.FromEnvironment();
+        var names = fakeBoundParameters["Name"] switch
+        {
+            string s => new[] { s },
+            object[] a => a.Select(o => o?.ToString() ?? "").ToArray(),
+            _ => null,
+        };
+        var patterns = names?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
+        var keys = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (string name in depot.Names().Where(n => patterns is null || patterns.Any(p => p.IsMatch(n))))
+        {
+            try
+            {
+                if (depot.ReadJson<ContainerSpec>(name, "spec.json")?.Properties is { } properties)
+                {
+                    keys.UnionWith(properties.Keys);
+                }
+            }
+            catch (Native.PscException)
+            {
+            }
+        }
+        return keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(k => new CompletionResult(k, k, CompletionResultType.ParameterValue, k)).ToArray();
+    }
+}
+
+/// <summary>Completes user names from the host's /etc/passwd (the names New-Container and Invoke-ContainerCommand resolve).</summary>
+public sealed class UserNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        string prefix = (wordToComplete ?? "").Trim('\'', '"');
+        try
+        {
+            return File.ReadLines("/etc/passwd")
+                .Select(l => l.Split(':')[0])
+                .Where(n => n.Length > 0 && !n.StartsWith('#') && n.StartsWith(prefix, StringComparison.Ordinal))
+                .Distinct().Order(StringComparer.Ordinal)
+                .Select(n => new CompletionResult(n, n, CompletionResultType.ParameterValue, n)).ToArray();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Array.Empty<CompletionResult>();
+        }
+    }
+}

@@ -6,8 +6,11 @@ using System.Runtime.Loader;
 namespace PSContainers;
 
 /// <summary>
-/// Import-Module does not read deps.json, so the architecture-specific Tmds.LibC that the engine
-/// needs is resolved here, from runtimes/&lt;rid&gt;/ beside the module.
+/// Import-Module does not read deps.json, so what differs per architecture is picked here, by
+/// <see cref="RuntimeInformation.ProcessArchitecture"/>, from runtimes/&lt;rid&gt;/ beside the module: Tmds.LibC,
+/// and in the Gallery package (build.ps1 -Task Package), which ships psc-init for linux-x64 and linux-arm64
+/// under runtimes/&lt;rid&gt;/ (the engine finds the one for its architecture there), its executable bit. The folder a
+/// build lays out (out/PSContainers/&lt;version&gt;/) has the machine's own psc-init beside the engine.
 /// </summary>
 public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
@@ -20,6 +23,7 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
     {
         AssemblyLoadContext.Default.Resolving -= Resolve;
         AssemblyLoadContext.Default.Resolving += Resolve;
+        UsePackagedInit();
         // Engine events (PSContainers.Exited, PSContainers.OomKilled) for the session importing the module.
         if (System.Management.Automation.Runspaces.Runspace.DefaultRunspace is { } runspace)
         {
@@ -52,5 +56,35 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
         }
         string path = Path.Combine(ModuleDir, "runtimes", RuntimeId, "Tmds.LibC.dll");
         return File.Exists(path) ? context.LoadFromAssemblyPath(path) : null;
+    }
+
+    /// <summary>
+    /// A package has no psc-init at its top, only one per architecture under runtimes/&lt;rid&gt;/, where the engine
+    /// finds it. A package manager unpacks a .nupkg as a plain zip and NuGet packs files without their Unix modes, so
+    /// psc-init arrives without its executable bit (as after Install-PSResource): it is given back when the file is
+    /// ours to change; otherwise the first start reports that psc-init cannot run.
+    /// </summary>
+    internal static void UsePackagedInit()
+    {
+        string rid = RuntimeInformation.ProcessArchitecture switch { Architecture.X64 => "linux-x64", Architecture.Arm64 => "linux-arm64", _ => "" };
+        string besideEngine = Path.Combine(ModuleDir, "psc-init");
+        string packaged = Path.Combine(ModuleDir, "runtimes", rid, "psc-init");
+        if (File.Exists(besideEngine) || rid.Length == 0 || !File.Exists(packaged))
+        {
+            return;
+        }
+        try
+        {
+            var mode = File.GetUnixFileMode(packaged);
+            const UnixFileMode exec = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+            if ((mode & exec) != exec)
+            {
+                File.SetUnixFileMode(packaged, mode | exec);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A read-only or foreign install: the start reports it.
+        }
     }
 }

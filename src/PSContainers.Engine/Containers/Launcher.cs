@@ -30,13 +30,27 @@ internal static class Launcher
         get
         {
             string? env = Environment.GetEnvironmentVariable(InitVariable);
-            if (!string.IsNullOrEmpty(env))
-            {
-                return env;
-            }
-            return Path.Combine(Path.GetDirectoryName(typeof(Launcher).Assembly.Location) ?? AppContext.BaseDirectory, "psc-init");
+            return string.IsNullOrEmpty(env) ? Bundled.Value : env;
         }
     }
+
+    /// <summary>
+    /// The psc-init beside the engine (a build's module folder), else the one for this process's architecture under
+    /// runtimes/&lt;rid&gt;/ (the Gallery package ships linux-x64 and linux-arm64).
+    /// </summary>
+    private static readonly Lazy<string> Bundled = new(() =>
+    {
+        string dir = Path.GetDirectoryName(typeof(Launcher).Assembly.Location) ?? AppContext.BaseDirectory;
+        string beside = Path.Combine(dir, "psc-init");
+        string rid = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture switch
+        {
+            System.Runtime.InteropServices.Architecture.X64 => "linux-x64",
+            System.Runtime.InteropServices.Architecture.Arm64 => "linux-arm64",
+            _ => "",
+        };
+        string packaged = Path.Combine(dir, "runtimes", rid, "psc-init");
+        return !File.Exists(beside) && rid.Length > 0 && File.Exists(packaged) ? packaged : beside;
+    });
     /// <summary>The records psc-init reads to start the container <paramref name="spec"/> describes.</summary>
     public static byte[] Config(ContainerSpec spec, string depotDir, IEnumerable<string> cgroupDirs)
     {

@@ -217,9 +217,11 @@ public sealed class WaitContainerCommand : ContainerTargetCommandBase
     {
         foreach (Container target in Targets().ToList())
         {
+            TimeSpan? limit = Timeout is int t ? TimeSpan.FromSeconds(t) : null;
             try
             {
-                Try(() => WriteObject(Containers.Wait(target.Name, Timeout is int t ? TimeSpan.FromSeconds(t) : null, _stop.Token)), target.Name);
+                Try(() => WriteObject(WithProgress(() => Containers.Wait(target.Name, limit, _stop.Token),
+                    new ProgressRecord(2, $"Wait-Container {target.Name}", "Waiting for the container to end"), limit)), target.Name);
             }
             catch (OperationCanceledException)
             {
@@ -268,7 +270,8 @@ public sealed class RemoveContainerCommand : ContainerTargetCommandBase
         {
             if (ShouldProcess(target.Name, Force ? "Stop and remove container" : "Remove container"))
             {
-                Try(() => Containers.Remove(target.Name, Force), target.Name);
+                Try(() => WithProgress(() => { Containers.Remove(target.Name, Force); return true; },
+                    new ProgressRecord(3, $"Remove-Container {target.Name}", Force ? "Stopping and removing" : "Removing"), null), target.Name);
             }
         }
     }

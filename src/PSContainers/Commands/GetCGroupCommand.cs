@@ -87,15 +87,27 @@ public sealed class GetCGroupCommand : PscCommandBase
 
     private void Emit(string path)
     {
-        Try(() => WriteObject(Manager.Get(path)), path);
-        if (Recurse)
+        if (!Recurse)
         {
-            foreach (string d in Manager.Descendants(path))
+            Try(() => WriteObject(Manager.Get(path)), path);
+            return;
+        }
+        // With -Recurse each object is also a PSContainers.CGroups.CGroup#Tree with its depth below the path asked
+        // for, so the default view draws the tree; the object is the same CGroup for everything else.
+        int baseDepth = Depth(path);
+        foreach (string p in Manager.Descendants(path).Prepend(path))
+        {
+            Try(() =>
             {
-                Try(() => WriteObject(Manager.Get(d)), d);
-            }
+                var o = new PSObject(Manager.Get(p));
+                o.TypeNames.Insert(0, "PSContainers.CGroups.CGroup#Tree");
+                o.Properties.Add(new PSNoteProperty("TreeDepth", Depth(p) - baseDepth));
+                WriteObject(o);
+            }, p);
         }
     }
+
+    private static int Depth(string path) => path == "/" ? 0 : path.Count(c => c == '/');
 
     /// <summary>Expands wildcards component by component against the live hierarchy.</summary>
     private IEnumerable<string> Expand(string pattern)

@@ -45,6 +45,7 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
     public string? WorkingDirectory { get; set; }
 
     [Parameter]
+    [ArgumentCompleter(typeof(UserNameCompleter))]
     public string? User { get; set; }
 
     [Parameter]

@@ -45,6 +45,7 @@ public sealed class NewContainerCommand : CGroupLimitCommandBase
     public Hashtable? Environment { get; set; }
 
     [Parameter]
+    [ArgumentCompleter(typeof(UserNameCompleter))]
     public string? User { get; set; }
 
     [Parameter]

@@ -34,6 +34,7 @@ public sealed class SetContainerPropertyCommand : ContainerTargetCommandBase
 {
     [Parameter(Mandatory = true)]
     [AllowEmptyString]
+    [ArgumentCompleter(typeof(ContainerPropertyKeyCompleter))]
     public string Key { get; set; } = "";
 
     [Parameter(Mandatory = true)]
@@ -54,6 +55,7 @@ public sealed class RemoveContainerPropertyCommand : ContainerTargetCommandBase
 {
     [Parameter(Mandatory = true)]
     [AllowEmptyString]
+    [ArgumentCompleter(typeof(ContainerPropertyKeyCompleter))]
     public string Key { get; set; } = "";
 
     [Parameter]

@@ -104,6 +104,62 @@ public abstract class PscCommandBase : PSCmdlet, IDisposable
         return resolved;
     }
 
+    /// <summary>
+    /// Runs an engine call that may wait (for a container to end, for a busy cgroup to empty) on a worker thread and,
+    /// on the pipeline thread, reports it through Write-Progress every quarter second and passes on what the engine
+    /// logs (its cgroupfs writes and signals) as Write-Verbose, so nothing is written from another thread. Ctrl+C
+    /// (StopProcessing) reaches the call through its token; exceptions come back unwrapped.
+    /// </summary>
+    protected T WithProgress<T>(Func<T> work, ProgressRecord progress, TimeSpan? limit)
+    {
+        string waiting = progress.StatusDescription;
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Action<string>? previous = _manager?.Log;
+        CGroupManager manager = Manager;
+        manager.Log = log.Enqueue;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        bool shown = false;
+        try
+        {
+            var task = Task.Run(work);
+            while (!task.Wait(TimeSpan.FromMilliseconds(250)))
+            {
+                Flush(log);
+                progress.StatusDescription = limit is TimeSpan l
+                    ? $"{waiting}: {clock.Elapsed.TotalSeconds:0} s of at most {l.TotalSeconds:0.#} s"
+                    : $"{waiting}: {clock.Elapsed.TotalSeconds:0} s";
+                progress.PercentComplete = limit is TimeSpan t && t > TimeSpan.Zero ? (int)Math.Clamp(clock.Elapsed / t * 100, 0, 100) : -1;
+                WriteProgress(progress);
+                shown = true;
+            }
+            Flush(log);
+            return task.GetAwaiter().GetResult();
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        {
+            Flush(log);
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException!).Throw();
+            throw;
+        }
+        finally
+        {
+            manager.Log = previous ?? WriteVerbose;
+            if (shown)
+            {
+                progress.RecordType = ProgressRecordType.Completed;
+                WriteProgress(progress);
+            }
+        }
+    }
+
+    private void Flush(System.Collections.Concurrent.ConcurrentQueue<string> log)
+    {
+        while (log.TryDequeue(out string? line))
+        {
+            WriteVerbose(line);
+        }
+    }
+
     public void Dispose()
     {
         _containers = null;

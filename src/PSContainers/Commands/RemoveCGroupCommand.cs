@@ -40,7 +40,9 @@ public sealed class RemoveCGroupCommand : PscCommandBase
             {
                 continue;
             }
-            Try(() => Manager.Remove(path, Recurse, Force, TimeSpan.FromSeconds(TimeoutSec)), p);
+            // A busy cgroup is retried for up to -TimeoutSec: that wait shows as progress.
+            Try(() => WithProgress(() => { Manager.Remove(path, Recurse, Force, TimeSpan.FromSeconds(TimeoutSec)); return true; },
+                new ProgressRecord(4, $"Remove-CGroup {path}", Force ? "Killing its processes and removing it" : "Removing it (retried while busy)"), TimeSpan.FromSeconds(TimeoutSec)), p);
         }
     }
 }

@@ -1,0 +1,380 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using PSContainers.Tests.Module;
+using PSContainers.Tests.ShellTests;
+
+namespace PSContainers.Tests.Help;
+
+/// <summary>
+/// Every example in docs/en-US runs against the real module. Per doc, one fresh shell (out/shell/pscsh) with a
+/// depot and a cgroup root of its own gets the doc's cast (the containers and cgroups its examples talk about,
+/// <see cref="Casts"/>), then runs the examples in order, each `PS>` line as the prompt would (its own pipeline,
+/// rendered by Out-Default), and removes everything afterwards. An example passes when what the doc shows comes
+/// back: the same errors (by message), no error where the doc shows none, the same `What if:`, `WARNING:` and
+/// `VERBOSE:` lines, and the same table headers (pids, times and sizes differ from run to run; digits are
+/// compared as '#', the test's root and depot as the doc's /pscontainers and /run/pscontainers).
+///
+/// The marker: an example that cannot run here has, as the last line of its code, a comment
+/// `# Not run by the tests: <what it needs>`. Such examples are listed in the test output and must stay few.
+/// A code block without `PS>` lines is a script: its lines run as they are.
+/// </summary>
+public sealed class DocExampleTests
+{
+    public const string Marker = "# Not run by the tests:";
+
+    public static TheoryData<string> Docs()
+    {
+        var data = new TheoryData<string>();
+        foreach (string f in Directory.EnumerateFiles(MarkdownDoc.DocsDir, "*.md").Order(StringComparer.Ordinal))
+        {
+            if (File.ReadAllText(f).Contains("\n## EXAMPLES\n", StringComparison.Ordinal))
+            {
+                data.Add(Path.GetFileName(f));
+            }
+        }
+        return data;
+    }
+
+    /// <summary>What each doc's examples assume exists before the first one runs; `before N` runs just before Example N.</summary>
+    private static readonly Dictionary<string, string> Casts = new()
+    {
+        ["Get-CGroup.md"] = """
+            $null = New-CGroup -Path batch; $null = New-CGroup -Path batch/nightly -CpuWeight 50 -CpuSet 1
+            $null = New-CGroup -Path db -MemoryLimit 1GB -CpuLimit 1.5
+            New-Container -Name web /bin/sleep -ArgumentList 3600 -MemoryLimit 256MB -PidsLimit 100 | Start-Container
+            """,
+        ["Get-Container.md"] = """
+            New-Container -Name web /bin/sleep -ArgumentList 3600 | Start-Container
+            New-Container -Name api -Group shop /bin/sleep -ArgumentList 3600 | Start-Container
+            New-Container -Name backup /bin/sh -ArgumentList '-c', 'echo backing up; exit 3' | Start-Container -PassThru | Wait-Container | Out-Null
+            New-Container -Name worker -Group shop /bin/sleep -ArgumentList 3600 | Start-Container
+            New-Container -Name later /bin/true | Out-Null
+            #before 6
+            [System.IO.Directory]::CreateDirectory("$env:PSCONTAINERS_DEPOT/broken") | Out-Null
+            [System.IO.File]::WriteAllText("$env:PSCONTAINERS_DEPOT/broken/spec.json", '{not json}')
+            """,
+        ["Get-ContainerStats.md"] = """
+            New-Container -Name busy /bin/sh -ArgumentList '-c', 'while :; do :; done' -CpuLimit 0.5 | Start-Container
+            New-Container -Name web /bin/sleep -ArgumentList 3600 -MemoryLimit 256MB | Start-Container
+            #before 8
+            New-Container -Name temp /bin/sleep -ArgumentList 3600 | Start-Container
+            $psi = [System.Diagnostics.ProcessStartInfo]::new('/bin/sh'); $psi.ArgumentList.Add('-c'); $psi.ArgumentList.Add("sleep 1.5; exec '$([Environment]::ProcessPath)' -NoProfile -NonInteractive -Command 'Remove-Container -Name temp -Force' >/dev/null 2>&1")
+            $null = [System.Diagnostics.Process]::Start($psi)
+            """,
+        ["Invoke-ContainerCommand.md"] = """
+            New-Container -Name cache /bin/sleep -ArgumentList 3600 -Hostname cache | Start-Container
+            """,
+        ["Move-Process.md"] = """
+            $null = New-CGroup -Path web -MemoryLimit 256MB; $null = New-CGroup -Path db
+            New-Container -Name api -Group shop /bin/sleep -ArgumentList 3600 | Start-Container
+            New-Container -Name report /bin/true | Start-Container -PassThru | Wait-Container | Out-Null
+            """,
+        ["Remove-CGroup.md"] = """
+            $null = New-CGroup -Path web; $null = New-CGroup -Path job1; $null = New-CGroup -Path job2
+            $null = New-CGroup -Path batch; $null = New-CGroup -Path batch/nightly; $null = New-CGroup -Path db
+            $p = [System.Diagnostics.Process]::Start('sleep', '3600'); Move-Process -Id $p.Id -Path db
+            """,
+        ["Remove-Container.md"] = """
+            New-Container -Name backup /bin/sh -ArgumentList '-c', 'exit 3' | Start-Container -PassThru | Wait-Container | Out-Null
+            New-Container -Name web /bin/sleep -ArgumentList 3600 | Start-Container
+            New-Container -Name api -Group shop /bin/sleep -ArgumentList 3600 | Start-Container
+            New-Container -Name worker -Group shop /bin/sleep -ArgumentList 3600 | Start-Container
+            New-Container -Name later /bin/true | Out-Null
+            #before 4
+            New-Container -Name later /bin/true | Out-Null
+            #before 6
+            [System.IO.Directory]::CreateDirectory("$env:PSCONTAINERS_DEPOT/broken") | Out-Null
+            [System.IO.File]::WriteAllText("$env:PSCONTAINERS_DEPOT/broken/spec.json", '{not json}')
+            """,
+        ["Remove-ContainerProperty.md"] = """
+            New-Container -Name web /bin/sleep -ArgumentList 3600 -Property @{ owner = 'shop-team'; ticket = 'OPS-1234' } | Start-Container
+            New-Container -Name busy /bin/sleep -ArgumentList 3600 -Property @{ ticket = 'OPS-1234' } | Start-Container
+            """,
+        ["Resume-Container.md"] = """
+            New-Container -Name busy /bin/sh -ArgumentList '-c', 'while :; do :; done' -CpuLimit 0.5 | Start-Container
+            New-Container -Name web /bin/sleep -ArgumentList 3600 | Start-Container
+            Suspend-Container -Name busy, web
+            """,
+        ["Set-CGroupLimit.md"] = """
+            New-Container -Name web /bin/sleep -ArgumentList 3600 -MemoryLimit 256MB -PidsLimit 100 | Start-Container
+            New-Container -Name worker -Group shop /bin/sleep -ArgumentList 3600 | Start-Container
+            $null = New-CGroup -Path job1; $null = New-CGroup -Path job2
+            """,
+        ["Set-ContainerProperty.md"] = """
+            New-Container -Name web /bin/sleep -ArgumentList 3600 | Start-Container
+            New-Container -Name busy /bin/sleep -ArgumentList 3600 | Start-Container
+            """,
+        ["Start-Container.md"] = """
+            New-Container -Name web /bin/sleep -ArgumentList 300 | Out-Null
+            #before 6
+            [System.IO.File]::WriteAllText('/tmp/report.py', "#!/usr/bin/python2`nprint('report')`n")
+            [System.IO.File]::SetUnixFileMode('/tmp/report.py', [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute')
+            """,
+        ["Wait-Container.md"] = """
+            #before 4
+            Remove-Container -Name slow -Force
+            New-Container -Name slow /bin/sleep -ArgumentList 60 | Start-Container
+            """,
+        ["Stop-Container.md"] = """
+            New-Container -Name web /bin/sleep -ArgumentList 300 | Start-Container
+            New-Container -Name api -Group shop /bin/sleep -ArgumentList 300 | Start-Container
+            New-Container -Name worker -Group shop /bin/sleep -ArgumentList 300 | Start-Container
+            """,
+        ["Suspend-Container.md"] = """
+            New-Container -Name busy /bin/sh -ArgumentList '-c', 'while :; do :; done' -CpuLimit 0.5 | Start-Container
+            New-Container -Name web /bin/sleep -ArgumentList 3600 | Start-Container
+            """,
+        ["New-Container.md"] = """
+            #before 8
+            $r = '/tmp/rootfs'
+            foreach ($d in 'bin', 'etc', 'lib', 'lib64', 'proc', 'tmp', 'usr') { [System.IO.Directory]::CreateDirectory("$r/$d") | Out-Null }
+            [System.IO.File]::Copy('/usr/bin/busybox', "$r/bin/busybox", $true)
+            foreach ($t in 'sh', 'id', 'ls') { if (-not [System.IO.File]::Exists("$r/bin/$t")) { $null = [System.IO.File]::CreateSymbolicLink("$r/bin/$t", 'busybox') } }
+            [System.IO.File]::WriteAllText("$r/etc/passwd", "root:x:0:0:root:/:/bin/sh`napp:x:1000:1000:app:/tmp:/bin/sh`n")
+            [System.IO.File]::WriteAllText("$r/etc/group", "root:x:0:`napp:x:1000:`n")
+            """,
+    };
+
+    /// <summary>Paths the docs name that the test moves into its own space (the doc's text on the left).</summary>
+    private static IEnumerable<(string Doc, string Test)> Substitutions(string depot, string root, string drive) =>
+    [
+        ("/run/pscontainers", depot),
+        ("/pscontainers", "/" + root),
+        ("/tmp/rootfs", drive + "/rootfs"),
+        ("/tmp/report.py", drive + "/report.py"),
+        ("ci-tests", root + "-ci"),
+    ];
+
+    private sealed record Example(int Number, string Title, List<string> Commands, List<string> Shown, string? NotRun);
+
+    private static List<Example> Examples(string file)
+    {
+        string text = File.ReadAllText(Path.Combine(MarkdownDoc.DocsDir, file)).Replace("\r\n", "\n");
+        int start = text.IndexOf("\n## EXAMPLES\n", StringComparison.Ordinal);
+        int end = text.IndexOf("\n## ", start + 5, StringComparison.Ordinal);
+        string section = text[start..(end < 0 ? text.Length : end)];
+        var examples = new List<Example>();
+        foreach (Match m in Regex.Matches(section, @"^### Example (\d+): (.*)$", RegexOptions.Multiline))
+        {
+            int next = section.IndexOf("\n### ", m.Index + 1, StringComparison.Ordinal);
+            string body = section[m.Index..(next < 0 ? section.Length : next)];
+            var commands = new List<string>();
+            var shown = new List<string>();
+            string? notRun = null;
+            foreach (Match block in Regex.Matches(body, @"```powershell\n(.*?)```", RegexOptions.Singleline))
+            {
+                string[] lines = block.Groups[1].Value.TrimEnd('\n').Split('\n');
+                bool prompt = lines.Any(l => l.StartsWith("PS> ", StringComparison.Ordinal));
+                foreach (string line in lines)
+                {
+                    if (line.StartsWith(Marker, StringComparison.Ordinal))
+                    {
+                        notRun = line[Marker.Length..].Trim();
+                    }
+                    else if (!prompt)
+                    {
+                        commands.Add(line);
+                    }
+                    else if (line.StartsWith("PS> ", StringComparison.Ordinal))
+                    {
+                        commands.Add(line[4..]);
+                    }
+                    else
+                    {
+                        shown.Add(line);
+                    }
+                }
+            }
+            examples.Add(new Example(int.Parse(m.Groups[1].Value), m.Groups[2].Value, commands, shown, notRun));
+        }
+        return examples;
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Docs))]
+    public void EveryRunnableExampleRuns_AndShowsWhatTheDocShows(string file)
+    {
+        Skip.IfNot(Environment.UserName == "root", "the examples create containers and cgroups: needs root");
+        var examples = Examples(file);
+        Assert.NotEmpty(examples);
+        string id = Guid.NewGuid().ToString("N")[..8];
+        string drive = Path.Combine(Path.GetTempPath(), "psc-doc-" + id);
+        string depot = Path.Combine(drive, "depot");
+        string root = "psc-doc-" + id;
+        Directory.CreateDirectory(drive);
+        var subs = Substitutions(depot, root, drive).ToList();
+        string Into(string s) => subs.Aggregate(s, (acc, x) => acc.Replace(x.Doc, x.Test, StringComparison.Ordinal));
+        var env = new Dictionary<string, string?> { ["PSCONTAINERS_DEPOT"] = depot, ["PSCONTAINERS_CGROUP_ROOT"] = root };
+
+        // The driver: cast, then each example between markers; errors are printed as '##E id | message' where they occur.
+        var cast = (Casts.GetValueOrDefault(file) ?? "").Split('\n').Select(l => l.Trim()).ToList();
+        var before = new Dictionary<int, List<string>>();
+        var initial = new List<string>();
+        List<string> current = initial;
+        foreach (string line in cast)
+        {
+            Match b = Regex.Match(line, @"^#before (\d+)$");
+            if (b.Success)
+            {
+                current = before[int.Parse(b.Groups[1].Value)] = new List<string>();
+            }
+            else if (line.Length > 0)
+            {
+                current.Add(Into(line));
+            }
+        }
+        var script = new StringBuilder();
+        script.AppendLine("$ErrorActionPreference = 'Continue'; $ProgressPreference = 'SilentlyContinue'");
+        script.AppendLine("function Show-Errors { process { if ($_ -is [System.Management.Automation.ErrorRecord]) { '##E ' + $_.FullyQualifiedErrorId + ' | ' + ($_.ToString() -replace '\\s+', ' ') } else { $_ } } }");
+        script.AppendLine("'##CAST'");
+        foreach (string line in initial)
+        {
+            script.AppendLine($". {{ {line} }} 2>&1 | Show-Errors | Out-Null");
+        }
+        foreach (Example ex in examples)
+        {
+            script.AppendLine($"'##EXAMPLE {ex.Number}'");
+            if (ex.NotRun is not null)
+            {
+                continue;
+            }
+            foreach (string line in before.GetValueOrDefault(ex.Number) ?? new List<string>())
+            {
+                script.AppendLine($". {{ {line} }} 2>&1 | Show-Errors | Where-Object {{ $_ -like '##E *' }} | ForEach-Object {{ '##SETUP ' + $_ }}");
+            }
+            foreach (string command in ex.Commands.Where(c => c.Trim().Length > 0 && !c.TrimStart().StartsWith('#')))
+            {
+                // A moment between lines, as between lines typed at the prompt (a program installs its signal traps).
+                script.AppendLine($". {{ {Into(command)} }} 2>&1 | Show-Errors | Out-Default; [System.Threading.Thread]::Sleep(300)");
+            }
+        }
+        script.AppendLine("'##END'");
+        // Before the shell ends: what the examples made (processes moved into the cgroups die with them), and any
+        // process they started that is still a child of this shell (it would hold the test's output pipe open).
+        script.AppendLine("Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -Confirm:$false -ErrorAction SilentlyContinue");
+        script.AppendLine("Remove-Container -Name broken -Force -Confirm:$false -ErrorAction SilentlyContinue");
+        script.AppendLine($"Remove-CGroup -Path /{root}, /{root}-ci -Recurse -Force -Confirm:$false -ErrorAction SilentlyContinue");
+        script.AppendLine("""
+            foreach ($d in [System.IO.Directory]::GetDirectories('/proc')) {
+                $n = [System.IO.Path]::GetFileName($d)
+                if ($n -notmatch '^\d+$') { continue }
+                try {
+                    $stat = [System.IO.File]::ReadAllText("$d/stat")
+                    if ([int]$stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')[1] -eq $PID) { [System.Diagnostics.Process]::GetProcessById([int]$n).Kill($true) }
+                } catch { }
+            }
+            """);
+        string driver = Path.Combine(drive, "driver.ps1");
+        File.WriteAllText(driver, script.ToString());
+
+        ShellResult r;
+        try
+        {
+            r = Pscsh.Run(["-NoProfile", "-NonInteractive", "-File", driver], environment: env, workingDirectory: drive, timeout: TimeSpan.FromMinutes(4));
+        }
+        finally
+        {
+            Cleanup(env, root, drive);
+        }
+
+        // Compare, example by example.
+        string Back(string s) => subs.Aggregate(s, (acc, x) => acc.Replace(x.Test, x.Doc, StringComparison.Ordinal));
+        static string Norm(string s) => Regex.Replace(Regex.Replace(s, @"\d+", "#"), @"\s+", " ").Trim();
+        string stdout = Back(r.StdOut.Replace("\r\n", "\n"));
+        Assert.True(stdout.Contains("##END", StringComparison.Ordinal), $"{file}: the driver did not finish\n{r}");
+        var failures = new List<string>();
+        var setupErrors = Regex.Matches(stdout[..stdout.IndexOf("##EXAMPLE", StringComparison.Ordinal)], @"^##E .*$", RegexOptions.Multiline);
+        if (setupErrors.Count > 0)
+        {
+            failures.Add("cast: " + string.Join("; ", setupErrors.Select(m => m.Value)));
+        }
+        var notRun = new List<string>();
+        foreach (Example ex in examples)
+        {
+            string tag = $"{file} Example {ex.Number} ({ex.Title})";
+            if (ex.NotRun is not null)
+            {
+                notRun.Add($"{tag}: {ex.NotRun}");
+                continue;
+            }
+            int s0 = stdout.IndexOf($"##EXAMPLE {ex.Number}\n", StringComparison.Ordinal);
+            int s1 = stdout.IndexOf("\n##EXAMPLE ", s0 + 5, StringComparison.Ordinal);
+            s1 = s1 < 0 ? stdout.IndexOf("\n##END", s0 + 5, StringComparison.Ordinal) : s1;
+            string got = stdout[(stdout.IndexOf('\n', s0) + 1)..(s1 < 0 ? stdout.Length : s1 + 1)];
+            var gotLines = got.Split('\n');
+            // A line the program wrote to stderr is an error record (ContainerStderr) that PowerShell shows as the bare
+            // line, as for a native command: the doc shows it as such a line.
+            foreach (string stderrLine in gotLines.Where(l => l.StartsWith("##E ContainerStderr | ", StringComparison.Ordinal)))
+            {
+                string line = stderrLine["##E ContainerStderr | ".Length..];
+                if (!ex.Shown.Any(l => Norm(l) == Norm(line) || Norm(l).EndsWith(": " + Norm(line), StringComparison.Ordinal)))
+                {
+                    failures.Add($"{tag}: the program's stderr line '{line}' is not in the doc");
+                }
+            }
+            var gotErrors = gotLines.Where(l => (l.StartsWith("##E ", StringComparison.Ordinal) && !l.StartsWith("##E ContainerStderr | ", StringComparison.Ordinal))
+                || l.StartsWith("##SETUP ", StringComparison.Ordinal)).ToList();
+            var shownErrors = ex.Shown.Where(l => Regex.IsMatch(l, @"^[A-Z][a-z]+-[A-Za-z]+: ")).ToList();
+            if (gotErrors.Any(e => e.StartsWith("##SETUP", StringComparison.Ordinal)))
+            {
+                failures.Add($"{tag}: its setup failed: {string.Join("; ", gotErrors)}");
+                continue;
+            }
+            if (shownErrors.Count == 0 && gotErrors.Count > 0)
+            {
+                failures.Add($"{tag}: errors the doc does not show: {string.Join("; ", gotErrors)}");
+            }
+            var allErrors = gotLines.Where(l => l.StartsWith("##E ", StringComparison.Ordinal)).ToList();
+            foreach (string shown in shownErrors)
+            {
+                string message = Norm(shown[(shown.IndexOf(": ", StringComparison.Ordinal) + 2)..]);
+                if (!allErrors.Any(g => Norm(g[(g.IndexOf(" | ", StringComparison.Ordinal) + 3)..]).StartsWith(message.Length > 60 ? message[..60] : message, StringComparison.Ordinal)))
+                {
+                    failures.Add($"{tag}: the doc shows the error '{shown}', the run gave: {(allErrors.Count == 0 ? "none" : string.Join("; ", allErrors))}; its output:\n{got}");
+                }
+            }
+            // The shell wraps lines longer than its width (inside words): compare without any white space.
+            static string Flat(string s) => Regex.Replace(Regex.Replace(s, @"\d+", "#"), @"\s+", "");
+            string gotFlat = Flat(got);
+            foreach (string shown in ex.Shown.Where(l => l.StartsWith("What if: ", StringComparison.Ordinal) || l.StartsWith("WARNING: ", StringComparison.Ordinal) || l.StartsWith("VERBOSE: ", StringComparison.Ordinal)))
+            {
+                if (!gotFlat.Contains(Flat(shown), StringComparison.Ordinal))
+                {
+                    failures.Add($"{tag}: the doc shows '{shown}', the run did not:\n{got}");
+                }
+            }
+            for (int i = 0; i + 1 < ex.Shown.Count; i++)
+            {
+                if (Regex.IsMatch(ex.Shown[i + 1], @"^-+( +-+)*\s*$") && ex.Shown[i].Trim().Length > 0)
+                {
+                    string header = Regex.Replace(ex.Shown[i].Trim(), @"\s+", " ");
+                    if (!gotLines.Any(l => Regex.Replace(l.Trim(), @"\s+", " ") == header))
+                    {
+                        failures.Add($"{tag}: no table with the header '{header}' in:\n{got}");
+                    }
+                }
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join("\n\n", failures) + $"\n--- stderr ---\n{r.StdErr}");
+        Assert.True(notRun.Count <= 2, $"{file}: too many examples are not run:\n{string.Join("\n", notRun)}");
+    }
+
+    private static void Cleanup(Dictionary<string, string?> env, string root, string drive)
+    {
+        // Every container and cgroup of the run, and every process the examples started from the shell (their
+        // cgroups are removed with -Force, which kills what is in them).
+        Pscsh.Run(["-NoProfile", "-NonInteractive", "-Command",
+            "Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -Confirm:$false -ErrorAction SilentlyContinue; " +
+            "Remove-Container -Name broken -Force -Confirm:$false -ErrorAction SilentlyContinue; " +
+            $"Remove-CGroup -Path /{root}, /{root}-ci -Recurse -Force -Confirm:$false -ErrorAction SilentlyContinue"],
+            environment: env, timeout: TimeSpan.FromSeconds(60));
+        foreach (string h in Directory.GetDirectories("/sys/fs/cgroup").SelectMany(d => new[] { Path.Combine(d, root), Path.Combine(d, root + "-ci") }).Where(Directory.Exists))
+        {
+            Directory.Delete(h);
+        }
+        if (Directory.Exists(drive))
+        {
+            Directory.Delete(drive, true);
+        }
+    }
+}
