@@ -16,9 +16,7 @@
  *        exec 0 <C host pid> <D host pid>   the program runs
  *        exec <errno> <step>                the program could not be executed
  *        error <step> <errno> <detail>      any failure before (all killed, exit 1)
- *      The engine is not asked anything in between: one request, one answer.  --serve keeps a
- *      spare C cloned ahead into the last request's namespaces (see make_spare): a start that
- *      fits sends it the config instead of cloning, taking the clone off the critical path.
+ *      The engine is not asked anything in between: one request, one answer.
  *   C  the init: PID 1 of the new PID namespace, else a child subreaper.  setsid, /dev/null on
  *      0-2, unshare(cgroup) once inside its cgroups, mounts, root, hostname, loopback; creates
  *      D (sharing C's memory until D execs), forwards signals to it, reaps every child and
@@ -82,7 +80,6 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +108,6 @@ static struct {
 } cfg;
 
 static int sock = -1;                 /* A: its end of the socketpair; C, D: the other */
-#define SPARE_CONFIG_MAX (60 * 1024)  /* a bigger config gets a fresh C (one socket message) */
 static bool exec_mode;                /* psc-init --exec */
 static char *serve_arg;               /* the "--serve" in our argv, renamed "--init" in each C */
 
@@ -597,18 +593,16 @@ static _Noreturn void run_c(void)
 
 /* ---------------------------------------------------------------- C's start */
 
-/* C begins here, cloned by A straight into the new namespaces (all but the cgroup one).  What
- * does not depend on the container comes first (a spare C does it ahead of any request); then
- * it waits for A's "s": by then A has put it into every cgroup and written its id maps, so
- * everything C forks is born inside the limits and nothing runs unmapped.  A spare C (see
- * make_spare) gets its container's config from A first, as one "c<records>" message. */
-static int c_entry(void *fd)
+/* C begins here, cloned by A straight into the new namespaces (all but the cgroup one).  It
+ * waits for A's "s": by then A has put it into every cgroup and written its id maps, so
+ * everything C forks is born inside the limits and nothing runs unmapped. */
+static int c_entry(void *unused)
 {
-    /* Passed as clone's argument, not through the global: a store just before clone() that the
-     * parent overwrites right after is one a compiler may drop. */
-    sock = (int)(intptr_t)fd;
+    (void)unused;
     if (serve_arg)                    /* ps in the container shows "psc-init --init" as pid 1 */
         memcpy(serve_arg, "--init\0", 8);
+    if (hear() != 's')
+        _exit(1);                     /* A is gone: nothing outlives A during setup */
     /* A ignores SIGPIPE, and ignored dispositions survive execve: give the program defaults. */
     for (int s = 1; s < NSIG; s++)
         signal(s, SIG_DFL);
@@ -621,27 +615,6 @@ static int c_entry(void *fd)
     if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
         fail("open", "/dev/null");
     close_except(sock);               /* nothing below A keeps the .NET pipes or A's cgroup files */
-    for (;;) {
-        static char *msg;
-        if (!msg && !(msg = malloc(SPARE_CONFIG_MAX + 2)))
-            _exit(1);
-        ssize_t n;
-        while ((n = recv(sock, msg, SPARE_CONFIG_MAX + 1, 0)) < 0 && errno == EINTR) {}
-        if (n <= 0)
-            _exit(1);                 /* A is gone: nothing outlives A during setup */
-        if (msg[0] == 's')
-            break;
-        if (msg[0] != 'c' || n > SPARE_CONFIG_MAX)
-            _exit(1);
-        msg[n] = '\0';
-        errno = EINVAL;
-        char *records = malloc((size_t)n);   /* load_config keeps (and later frees) it */
-        if (!records)
-            _exit(1);
-        memcpy(records, msg + 1, (size_t)n - 1);
-        if (load_config(records, (size_t)n - 1))
-            fail("config", "spare");
-    }
     /* Unshared only now that C is in its cgroups, so they are the namespace's root. */
     if ((cfg.ns & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
         fail("unshare", "cgroup");
@@ -1119,67 +1092,6 @@ static bool stdin_says_stop(void)
     return poll(&p, 1, 0) > 0;
 }
 
-/* --serve keeps one spare C: cloned into the namespaces of the last request while the engine
- * reads the answer, so the next start with the same namespaces skips the clone (the costliest
- * step of the launch).  It waits, in A's cgroup and with no config, for a "c<records>" message
- * and the "s"; it ends when A's end of its socket closes.  Its mount namespace is a copy made
- * when it was cloned: a mount made on the host since (a volume, a root file system) would be
- * missing inside, so A watches its own mount table and uses a spare only if it has not changed. */
-static struct { pid_t pid; int sock, ns, mounts; unsigned long long start; } spare = { 0, -1, 0, -1, 0 };
-static const char *request;           /* the current request's config records, for a spare */
-static bool no_spare;
-static size_t request_len;
-
-static void drop_spare(void)
-{
-    if (spare.pid > 0) {
-        kill(spare.pid, SIGKILL);
-        waitpid(spare.pid, NULL, 0);
-    }
-    if (spare.sock >= 0)
-        close(spare.sock);
-    if (spare.mounts >= 0)
-        close(spare.mounts);
-    spare.pid = 0;
-    spare.sock = spare.mounts = -1;
-}
-
-/* True when a mount or unmount happened in A's mount namespace since the spare was cloned
- * (the kernel flags /proc/self/mountinfo with POLLPRI on every change after it was opened). */
-static bool mounts_changed(void)
-{
-    struct pollfd p = { spare.mounts, POLLPRI, 0 };
-    return spare.mounts < 0 || poll(&p, 1, 0) != 0;
-}
-
-static void make_spare(int ns)
-{
-    static char stack[1 << 18] __attribute__((aligned(16)));
-    int sv[2], one = 1;
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-        return;
-    int mounts = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);   /* before the copy is made */
-    if (mounts < 0 || setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
-        close(sv[0]);
-        close(sv[1]);
-        if (mounts >= 0)
-            close(mounts);
-        return;
-    }
-    pid_t c = clone(c_entry, stack + sizeof stack, ns | SIGCHLD, (void *)(intptr_t)sv[1]);
-    close(sv[1]);
-    if (c < 0) {
-        close(sv[0]);
-        close(mounts);
-        return;
-    }
-    spare.pid = c;
-    spare.sock = sv[0];
-    spare.mounts = mounts;
-    spare.ns = ns;
-    spare.start = start_ticks(c);
-}
-
 /* A's descriptors for one start; closed before the next one (a failed start jumps past its end). */
 static int a_depot = -1, *a_procs;
 
@@ -1223,42 +1135,22 @@ static void launch(void)
         if (procs[i] < 0)
             die("error cgroup %d %s", errno, cfg.cgroups[i]);
     }
-    int ns = cfg.ns & ~CLONE_NEWCGROUP;
-    pid_t c = 0, d = 0, sender;
-    unsigned long long c_start = 0;
-    if (spare.pid > 0 && (spare.ns != ns || !request || request_len > SPARE_CONFIG_MAX - 1 || mounts_changed()))
-        drop_spare();
-    if (spare.pid > 0) {
-        /* The spare becomes this container's init once it has the config. */
-        struct iovec iov[2] = { { "c", 1 }, { (void *)request, request_len } };
-        struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
-        c = spare.pid;
-        sock = spare.sock;
-        c_start = spare.start;
-        close(spare.mounts);
-        spare.pid = 0;
-        spare.sock = spare.mounts = -1;
-        victim(c);
-        if (sendmsg(sock, &m, MSG_NOSIGNAL) < 0)
-            die("error spare %d config", errno);
-    } else {
-        int sv[2], one = 1;
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
-            setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
-            die("error socketpair %d -", errno);
-        /* C, straight into its namespaces: one clone instead of fork + unshare + fork.  Its stack
-         * is a copy of this static buffer (no CLONE_VM), used only until it forks or execs. */
-        static char stack[1 << 18] __attribute__((aligned(16)));
-        c = clone(c_entry, stack + sizeof stack, ns | SIGCHLD, (void *)(intptr_t)sv[1]);
-        sock = sv[0];
-        if (c < 0)
-            die("error clone %d namespaces", errno);
-        close(sv[1]);
-        victim(c);
-        c_start = start_ticks(c);
-    }
-    if (serving)
-        spare.ns = ns;                /* the next spare gets the namespaces of this request */
+    int sv[2], one = 1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+        setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
+        die("error socketpair %d -", errno);
+
+    /* C, straight into its namespaces: one clone instead of fork + unshare + fork.  Its stack
+     * is a copy of this static buffer (no CLONE_VM), used only until it forks or execs. */
+    static char stack[1 << 18] __attribute__((aligned(16)));
+    sock = sv[1];
+    pid_t c = clone(c_entry, stack + sizeof stack, (cfg.ns & ~CLONE_NEWCGROUP) | SIGCHLD, NULL), d = 0, sender;
+    if (c < 0)
+        die("error clone %d namespaces", errno);
+    sock = sv[0];
+    close(sv[1]);
+    victim(c);
+    unsigned long long c_start = start_ticks(c);
     /* From the parent side, before C goes on: A may write any mapping its privileges allow
      * (a process may map only its own id into a namespace it has just entered), and joining
      * here keeps A itself out of the container's cgroups. */
@@ -1334,7 +1226,6 @@ static void launch(void)
 static int serve_main(void)
 {
     serving = true;
-    no_spare = getenv("PSC_INIT_NO_SPARE") != NULL;   /* for measuring what the spare saves */
     if (chdir("/") < 0)               /* do not pin the session's working directory */
         return 1;
     close_range(3, ~0U, 0);           /* nor any descriptor the session left without close-on-exec */
@@ -1349,39 +1240,19 @@ static int serve_main(void)
     for (;;) {
         setjmp(next_request);         /* a failed start comes back here; at EOF the read ends us */
         close_launch();
-        if (spare.pid == 0 && spare.ns && !no_spare)   /* after the first request: its namespaces are the guess */
-            make_spare(spare.ns);
         struct pollfd p[2] = { { 0, POLLIN, 0 }, { sfd, POLLIN, 0 } };
         while (poll(p, 2, -1) < 0 || !p[0].revents) {
             struct signalfd_siginfo si;
-            pid_t r;
             while (read(sfd, &si, sizeof si) > 0) {}
-            while ((r = waitpid(-1, NULL, WNOHANG)) > 0)
-                if (r == spare.pid) {     /* killed from outside: make another next time */
-                    spare.pid = 0;
-                    drop_spare();
-                }
+            while (waitpid(-1, NULL, WNOHANG) > 0) {}
         }
         size_t len;
-        if (fscanf(in, "%zu", &len) != 1 || fgetc(in) != '\n' || len > (1 << 24)) {
-            drop_spare();             /* reaped here, not left to whoever inherits it */
+        if (fscanf(in, "%zu", &len) != 1 || fgetc(in) != '\n' || len > (1 << 24))
             return 0;
-        }
         char *buf = malloc(len + 1);
-        if (!buf || fread(buf, 1, len, in) != len) {
-            drop_spare();
+        if (!buf || fread(buf, 1, len, in) != len)
             return 0;
-        }
         buf[len] = '\0';
-        static char *copy;            /* load_config splits buf: a spare gets the bytes as sent */
-        free(copy);
-        request = NULL;
-        copy = len < SPARE_CONFIG_MAX ? malloc(len) : NULL;
-        if (copy) {
-            memcpy(copy, buf, len);
-            request = copy;
-            request_len = len;
-        }
         errno = EINVAL;
         const char *bad = load_config(buf, len);
         if (bad)
