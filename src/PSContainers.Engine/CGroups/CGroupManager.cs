@@ -327,9 +327,7 @@ public sealed class CGroupManager : IDisposable
                         $"(root creates it, enables {controller} in its parent's cgroup.subtree_control and chowns it to you, as systemd's Delegate= does). " +
                         $"This host serves {controller} only through cgroup v1, which cannot be delegated.", path);
                 }
-                string where = v2
-                    ? $"it is not enabled in the parent's cgroup.subtree_control of '{path}'"
-                    : "no mounted hierarchy carries it";
+                string where = v2 ? WhereV2ControllerStops(d!.Tree, path, controller) : "no mounted hierarchy carries it";
                 throw new PscException("ControllerUnavailable," + controller, ErrorKind.NotImplemented,
                     $"Cannot set {what} on '{path}': the {controller} controller is not available ({where}).", path);
             }
@@ -339,6 +337,29 @@ public sealed class CGroupManager : IDisposable
         Need(limits.CpuSet is not null, "cpuset", "a CPU set");
         Need(limits.PidsLimit is not null, "pids", "a pids limit");
         return writes;
+    }
+
+    /// <summary>
+    /// v2: says where a controller stops on the way down to <paramref name="path"/>, walking from the root: the first
+    /// cgroup whose cgroup.subtree_control does not hand it on. Above the project's root that is the machine's to
+    /// change (systemd does it for a unit with Delegate=yes), which the message says, with the file.
+    /// </summary>
+    private string WhereV2ControllerStops(CGroupTree tree, string path, string controller)
+    {
+        string current = "/";
+        foreach (string part in CGroupPath.Components(path))
+        {
+            string file = tree.FullPath(current, "cgroup.subtree_control");
+            if (!(tree.TryRead(current, "cgroup.subtree_control") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains(controller))
+            {
+                return IsManaged(current)
+                    ? $"{file} does not enable it for the cgroups below"
+                    : $"{file} does not enable it for the cgroups below, and '{current}' is above the project's root '{ProjectRoot}', which PSContainers never changes: " +
+                      $"enable {controller} there (systemd does for a unit with Delegate=yes), or set {CGroupPath.RootVariable} below a cgroup that has it";
+            }
+            current = CGroupPath.Combine(current, part);
+        }
+        return $"it is not enabled in the parent's cgroup.subtree_control of '{path}'";
     }
 
     /// <summary>

@@ -201,10 +201,53 @@ internal sealed class V1Driver : IControllerDriver
         }
         if (controllers.Contains("blkio"))
         {
-            var bytes = StatFiles.BlkioV1(Tree.TryRead(path, "blkio.throttle.io_service_bytes_recursive") ?? Tree.TryRead(path, "blkio.throttle.io_service_bytes"));
-            var ops = StatFiles.BlkioV1(Tree.TryRead(path, "blkio.throttle.io_serviced_recursive") ?? Tree.TryRead(path, "blkio.throttle.io_serviced"));
-            (s.IoReadBytes, s.IoWriteBytes) = bytes is { } b ? (b.Read, b.Write) : ((long?)null, (long?)null);
-            (s.IoReadOps, s.IoWriteOps) = ops is { } o ? (o.Read, o.Write) : ((long?)null, (long?)null);
+            ReadBlkioStats(path, s);
+        }
+    }
+
+    /// <summary>The v1 blkio throttle files that hold rules; a cgroup with none of them set has no throttle rule.</summary>
+    private static readonly string[] ThrottleRules =
+    {
+        "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device", "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device",
+    };
+
+    /// <summary>
+    /// v1 IO counters. BFQ's files count every request where that scheduler runs. Otherwise only blk-throttle counts,
+    /// and kernels such as Debian 12's 6.1 count a bio there only when its cgroup has a throttle rule: a cgroup
+    /// without one reads 0 whatever it did. Such a 0 is not a measurement, so it is reported as null (cannot tell).
+    /// </summary>
+    private void ReadBlkioStats(string path, CGroupStats s)
+    {
+        var bytes = StatFiles.BlkioV1(Tree.TryRead(path, "blkio.bfq.io_service_bytes_recursive"));
+        var ops = StatFiles.BlkioV1(Tree.TryRead(path, "blkio.bfq.io_serviced_recursive"));
+        if (bytes is null || ops is null)
+        {
+            bytes = StatFiles.BlkioV1(Tree.TryRead(path, "blkio.throttle.io_service_bytes_recursive") ?? Tree.TryRead(path, "blkio.throttle.io_service_bytes"));
+            ops = StatFiles.BlkioV1(Tree.TryRead(path, "blkio.throttle.io_serviced_recursive") ?? Tree.TryRead(path, "blkio.throttle.io_serviced"));
+            bool counted = bytes is { } b0 && (b0.Read != 0 || b0.Write != 0) || ops is { } o0 && (o0.Read != 0 || o0.Write != 0);
+            if (!counted && !HasThrottleRule(path))
+            {
+                bytes = null;
+                ops = null;
+            }
+        }
+        (s.IoReadBytes, s.IoWriteBytes) = bytes is { } b ? (b.Read, b.Write) : ((long?)null, (long?)null);
+        (s.IoReadOps, s.IoWriteOps) = ops is { } o ? (o.Read, o.Write) : ((long?)null, (long?)null);
+    }
+
+    /// <summary>True when the cgroup or one of its ancestors has a blk-throttle rule (a bio is counted where it is throttled).</summary>
+    private bool HasThrottleRule(string path)
+    {
+        for (string p = path; ; p = CGroupPath.Parent(p))
+        {
+            if (ThrottleRules.Any(f => !string.IsNullOrWhiteSpace(Tree.TryRead(p, f))))
+            {
+                return true;
+            }
+            if (p == "/")
+            {
+                return false;
+            }
         }
     }
 }

@@ -61,6 +61,7 @@ public class HierarchyTests
         Assert.Equal("/tmp/with space", h.Unified!.MountPoint);
     }
 
+    [Trait("Layout", "cgroup")]
     [Fact]
     public void TheRunningHostIsDetectedAsTheKernelMountsIt()
     {

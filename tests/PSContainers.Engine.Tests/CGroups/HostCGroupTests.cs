@@ -6,6 +6,7 @@ using PSContainers.Native;
 namespace PSContainers.Engine.Tests.CGroups;
 
 /// <summary>The toolkit against the real kernel on this host: v1 controllers and v2 core files.</summary>
+[Trait("Layout", "cgroup")]
 public class HostCGroupTests
 {
     private static string ReadFile(string mount, string path, string file) =>
@@ -40,6 +41,15 @@ public class HostCGroupTests
         if (h.Manager.Unified is CGroupTree u)
         {
             Assert.True(Directory.Exists(u.FullPath(path)));
+            if (u.Mount.Controllers.Contains("memory"))
+            {
+                // Pure v2: every limit in the one tree, in v2's files.
+                Assert.Equal((64L << 20).ToString(), ReadFile(u.Mount.MountPoint, path, "memory.max"));
+                Assert.Equal("20", ReadFile(u.Mount.MountPoint, path, "pids.max"));
+                Assert.Equal("50000 100000", ReadFile(u.Mount.MountPoint, path, "cpu.max"));
+                Assert.Equal("200", ReadFile(u.Mount.MountPoint, path, "cpu.weight"));
+                Assert.Equal("0", ReadFile(u.Mount.MountPoint, path, "cpuset.cpus"));
+            }
         }
     }
 
@@ -144,7 +154,7 @@ public class HostCGroupTests
         sh.StandardInput.Flush();
         Assert.Equal("started", sh.StandardOutput.ReadLine());
         var deadline = Stopwatch.StartNew();
-        while (h.Manager.SubtreeProcessIds(path).Count < 12 && deadline.ElapsedMilliseconds < 5000)
+        while (h.Manager.SubtreeProcessIds(path).Count < 12 && deadline.ElapsedMilliseconds < 30_000) // generous: an emulated VM is slow
         {
             Thread.Sleep(20);
         }
@@ -273,6 +283,16 @@ public class HostCGroupTests
         var root = h.Manager.Get("/");
         Assert.False(root.IsManaged);
         Assert.NotEmpty(root.Controllers);
-        Assert.Contains(h.Manager.ChildPaths("/"), p => p.Length > 1);
+        h.Manager.Create(h.Root);
+        var children = h.Manager.ChildPaths("/");
+        Assert.Contains(h.Root, children);
+        // Every cgroup the machine made at the top (a fresh VM has none) is listed and read, and is not the project's.
+        var foreign = h.Manager.Trees.SelectMany(t => Directory.GetDirectories(t.FullPath("/")))
+            .Select(d => "/" + Path.GetFileName(d)).Where(p => !p.StartsWith("/psc-", StringComparison.Ordinal)).Distinct().ToArray();
+        foreach (string p in foreign)
+        {
+            Assert.Contains(p, children);
+            Assert.False(h.Manager.Get(p).IsManaged);
+        }
     }
 }

@@ -9,6 +9,7 @@ namespace PSContainers.Engine.Tests.CGroups;
 /// The pure-v1 code paths on this host's real v1 controllers: the host's mountinfo without its cgroup2 line is
 /// exactly what a v1 machine shows, so freeze goes through freezer.state and kill through freeze → SIGKILL → thaw.
 /// </summary>
+[Trait("Layout", "cgroup")]
 public sealed class HostV1PathTests : IDisposable
 {
     private readonly CGroupManager? _m;

@@ -7,8 +7,10 @@ namespace PSContainers.Engine.Tests.CGroups;
 
 /// <summary>
 /// A limit must mean the same here as under runc: the same limits are given to runc (Debian's package) and to
-/// the engine, and the files each leaves in the kernel's cgroups are compared one by one.
+/// the engine, and the files each leaves in the kernel's cgroups are compared one by one: v1 files on v1 and hybrid hosts,
+/// v2 files (memory.max, memory.swap.max, cpu.max, cpu.weight, …) on pure v2 (the VM lane, tests/vm/lane.sh).
 /// </summary>
+[Trait("Layout", "cgroup")]
 public class RuncComparisonTests
 {
     private static string? Which(string name) =>
@@ -55,9 +57,9 @@ public class RuncComparisonTests
         using var h = new HostCGroups();
         string? runc = Which("runc");
         Skip.If(runc is null, "runc is not installed (CI installs Debian's runc package for this comparison)");
-        Skip.If(h.Layout == CGroupLayout.V2, "this comparison reads v1 files; on pure v2 the VM lane compares cpu.max/cpu.weight/memory.max");
+        bool v2 = h.Layout == CGroupLayout.V2;
         Skip.If(Environment.ProcessorCount < 2 && cpuset.Contains('1'), "needs two CPUs");
-        Skip.If(memsw != -1 && h.Manager.Hierarchy.V1Mounts.All(m => !File.Exists(Path.Combine(m.MountPoint, "memory.memsw.limit_in_bytes"))), "swap accounting is off");
+        Skip.If(!v2 && memsw != -1 && h.Manager.Hierarchy.V1Mounts.All(m => !File.Exists(Path.Combine(m.MountPoint, "memory.memsw.limit_in_bytes"))), "swap accounting is off");
 
         using var bundle = new TempDir();
         string rootfs = Path.Combine(bundle.Path, "rootfs");
@@ -101,15 +103,23 @@ public class RuncComparisonTests
             string ours = h.Root + "/ours";
             h.Manager.Create(ours, new CGroupLimits { MemoryLimit = memory, MemorySwapLimit = memsw, CpuLimit = cpus, CpuWeight = weight, CpuSet = cpuset, PidsLimit = pids });
 
-            var files = new (string Controller, string File)[]
-            {
-                ("memory", "memory.limit_in_bytes"), ("memory", "memory.memsw.limit_in_bytes"),
-                ("cpu", "cpu.cfs_quota_us"), ("cpu", "cpu.cfs_period_us"), ("cpu", "cpu.shares"),
-                ("cpuset", "cpuset.cpus"), ("pids", "pids.max"),
-            };
+            // Pure v2: runc converts the OCI values (swap = memory+swap − memory, shares → weight) into the v2 files.
+            var files = v2
+                ? new (string Controller, string File)[]
+                {
+                    ("memory", "memory.max"), ("memory", "memory.swap.max"), ("cpu", "cpu.max"), ("cpu", "cpu.weight"),
+                    ("cpuset", "cpuset.cpus"), ("pids", "pids.max"),
+                }
+                : new (string Controller, string File)[]
+                {
+                    ("memory", "memory.limit_in_bytes"), ("memory", "memory.memsw.limit_in_bytes"),
+                    ("cpu", "cpu.cfs_quota_us"), ("cpu", "cpu.cfs_period_us"), ("cpu", "cpu.shares"),
+                    ("cpuset", "cpuset.cpus"), ("pids", "pids.max"),
+                };
             foreach (var (controller, file) in files)
             {
-                string mount = h.V1Mount(controller)!;
+                string mount = v2 ? h.Manager.Unified!.Mount.MountPoint : h.V1Mount(controller)!;
+                Skip.If(v2 && file == "memory.swap.max" && !File.Exists($"{mount}{ours}/{file}"), "the kernel has no swap accounting (memory.swap.max is missing)");
                 string theirs = File.ReadAllText($"{mount}{runcPath}/{file}").Trim();
                 string mine = File.ReadAllText($"{mount}{ours}/{file}").Trim();
                 Assert.True(theirs == mine, $"{file}: runc wrote '{theirs}', the engine wrote '{mine}'");

@@ -69,6 +69,7 @@ public class SecurityTests
         Assert.Equal(before, SHA256.HashData(File.ReadAllBytes(Launcher.InitPath)));
     }
 
+    [Trait("Layout", "cgroup")]
     [SkippableFact]
     public void TheDepotAndTheCGroupsOfAContainerAreWritableOnlyByTheirOwner()
     {

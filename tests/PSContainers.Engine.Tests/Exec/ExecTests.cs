@@ -58,6 +58,7 @@ public class ExecTests
         Assert.All(pids, p => Assert.InRange(p, 1, 12)); // init, sleep, sh, ls, grep; the host has hundreds
     }
 
+    [Trait("Layout", "cgroup")]
     [SkippableFact]
     public void TheProcessIsInTheContainersCGroups()
     {
@@ -231,6 +232,7 @@ public class ExecTests
         Assert.Equal(2, h.Manager.CGroups.ProcessIds(c.CGroupPath).Count);
     }
 
+    [Trait("Layout", "cgroup")]
     [SkippableFact]
     public void TheContainersPidsLimitCountsTheProgram()
     {
