@@ -100,6 +100,15 @@ done
   echo 'cd '"$(printf '%q' "$PWD")"' || exit 125'
   printf '%q ' "$@"; echo
 } >"$share/command.sh"
+# /tmp and /run are fresh tmpfs inside: a caller's directory there (a clone in /tmp, as CI may make) comes in as a
+# share of its own, read-only like the rest of the host, mounted at the same path.
+workshare=()
+case $PWD in
+  /tmp | /tmp/* | /run | /run/*)
+    printf '%s\n' "$PWD" >"$share/workdir"
+    workshare=(-virtfs "local,path=$PWD,mount_tag=work,security_model=none,readonly=on,multidevs=remap") ;;
+  *) rm -f "$share/workdir" ;;
+esac
 
 cat >"$tmp/initramfs/init" <<'INIT'
 #!/bin/sh
@@ -129,6 +138,11 @@ $b mount -t devpts -o newinstance,ptmxmode=0666 devpts /host/dev/pts
 $b mount -t tmpfs -o mode=1777 tmpfs /host/dev/shm
 $b mkdir -p /host/tmp/vm-share /host/tmp/home
 $b mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 share /host/tmp/vm-share || die "cannot mount the results share"
+if [ -f /host/tmp/vm-share/workdir ]; then
+  work=/host$($b cat /host/tmp/vm-share/workdir)
+  $b mkdir -p "$work"
+  $b mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 work "$work" || die "cannot mount the working directory"
+fi
 cg=/host/sys/fs/cgroup
 if [ "$mode" = v2 ]; then
   $b mount -t cgroup2 -o nsdelegate cgroup2 $cg || die "cannot mount cgroup2"
@@ -176,6 +190,7 @@ qemu-system-x86_64 -machine q35 -accel "tcg,thread=$tcg" -cpu max -smp "$smp" -m
   -display none -monitor none -serial "file:$tmp/console.log" -nic none -no-reboot \
   -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
   -virtfs "local,path=$share,mount_tag=share,security_model=none" \
+  "${workshare[@]}" \
   -drive "file=$tmp/disk.img,if=virtio,format=raw,cache=unsafe" \
   </dev/null >"$tmp/qemu.log" 2>&1 &
 qemu_pid=$!
