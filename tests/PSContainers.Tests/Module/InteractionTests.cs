@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Management.Automation.Runspaces;
 using System.Reflection;
 
 namespace PSContainers.Tests.Module;
@@ -11,48 +10,11 @@ namespace PSContainers.Tests.Module;
 /// cgroup.
 /// </summary>
 [Collection("ProcessEnvironment")]
-public sealed class InteractionTests : IDisposable
+public sealed class InteractionTests : ModuleSessionTest
 {
-    private readonly string _depot = Path.Combine(Path.GetTempPath(), "psc-interaction-depot-" + Guid.NewGuid().ToString("N")[..8]);
-    private readonly string _root = "psc-xunit-interaction-" + Guid.NewGuid().ToString("N")[..8];
-    private readonly PowerShell _ps;
-
     public InteractionTests()
+        : base("interaction")
     {
-        Environment.SetEnvironmentVariable("PSCONTAINERS_DEPOT", _depot);
-        Environment.SetEnvironmentVariable("PSCONTAINERS_CGROUP_ROOT", _root);
-        _ps = PowerShell.Create(InitialSessionState.CreateDefault2());
-        _ps.AddCommand("Import-Module").AddParameter("Name", Repo.Manifest).AddParameter("ErrorAction", "Stop");
-        _ps.Invoke();
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            Run("Get-Container | Remove-Container -Force -Confirm:$false; " +
-                $"if (Get-CGroup -Path /{_root} -ErrorAction SilentlyContinue) {{ Remove-CGroup -Path /{_root} -Recurse -Force -Confirm:$false }}", allowErrors: true);
-        }
-        finally
-        {
-            _ps.Dispose();
-            Environment.SetEnvironmentVariable("PSCONTAINERS_DEPOT", null);
-            Environment.SetEnvironmentVariable("PSCONTAINERS_CGROUP_ROOT", null);
-            if (Directory.Exists(_depot))
-            {
-                Directory.Delete(_depot, true);
-            }
-        }
-    }
-
-    private List<PSObject> Run(string script, bool allowErrors = false)
-    {
-        _ps.Commands.Clear();
-        _ps.Streams.ClearStreams();
-        _ps.AddScript(script);
-        var result = _ps.Invoke().ToList();
-        Assert.True(allowErrors || !_ps.HadErrors, script + "\n" + string.Join("\n", _ps.Streams.Error.Select(e => $"{e.FullyQualifiedErrorId}: {e}")));
-        return result;
     }
 
     [SkippableFact]
@@ -62,7 +24,7 @@ public sealed class InteractionTests : IDisposable
         Run("New-Container -Name slow /bin/sleep -ArgumentList 1.5 | Start-Container");
         var ended = Assert.Single(Run("Wait-Container -Name slow -Timeout 30"));
         Assert.Equal("Exited", ended.Properties["State"].Value.ToString());
-        var progress = _ps.Streams.Progress.Where(p => p.Activity == "Wait-Container slow").ToList();
+        var progress = Ps.Streams.Progress.Where(p => p.Activity == "Wait-Container slow").ToList();
         Assert.True(progress.Count >= 3, $"{progress.Count} progress records in 1.5 s");
         Assert.Contains(progress, p => System.Text.RegularExpressions.Regex.IsMatch(p.StatusDescription, @"^Waiting for the container to end: \d+ s of at most 30 s$") && p.PercentComplete is >= 0 and <= 100);
         Assert.Equal(ProgressRecordType.Completed, progress[^1].RecordType);
@@ -73,15 +35,15 @@ public sealed class InteractionTests : IDisposable
     {
         Skip.IfNot(Environment.UserName == "root", "needs root to create containers");
         Run("New-Container -Name long /bin/sleep -ArgumentList 300 | Start-Container");
-        _ps.Commands.Clear();
-        _ps.AddScript("Wait-Container -Name long");
-        var handle = _ps.BeginInvoke();
+        Ps.Commands.Clear();
+        Ps.AddScript("Wait-Container -Name long");
+        var handle = Ps.BeginInvoke();
         Thread.Sleep(700);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        _ps.Stop();
-        Assert.Throws<PipelineStoppedException>(() => _ps.EndInvoke(handle));
+        Ps.Stop();
+        Assert.Throws<PipelineStoppedException>(() => Ps.EndInvoke(handle));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"stopping took {clock.Elapsed}");
-        Assert.Contains(_ps.Streams.Progress, p => p.Activity == "Wait-Container long");
+        Assert.Contains(Ps.Streams.Progress, p => p.Activity == "Wait-Container long");
         Assert.Equal("Running", Assert.Single(Run("Get-Container -Name long")).Properties["State"].Value.ToString());
     }
 
@@ -91,12 +53,12 @@ public sealed class InteractionTests : IDisposable
         Skip.IfNot(Environment.UserName == "root", "needs root to create cgroups");
         Run("$null = New-CGroup -Path doomed -PidsLimit 10; $script:p = [System.Diagnostics.Process]::Start('sleep', '300'); Move-Process -Id $p.Id -Path doomed");
         Run("Remove-CGroup -Path doomed -Force -Verbose -Confirm:$false");
-        var verbose = _ps.Streams.Verbose.Select(v => v.Message).ToList();
+        var verbose = Ps.Streams.Verbose.Select(v => v.Message).ToList();
         Assert.Contains(verbose, v => v.StartsWith("Performing the operation \"Kill every process, then remove cgroup\"", StringComparison.Ordinal));
         // The kill (cgroup.kill, or the freezer and a signal per process) and one removal per hierarchy.
         Assert.Contains(verbose, v => v.Contains("cgroup.kill", StringComparison.Ordinal) || v.StartsWith("sent SIGKILL", StringComparison.Ordinal));
-        int hierarchies = Directory.GetDirectories("/sys/fs/cgroup").Count(d => Directory.Exists(Path.Combine(d, _root)));
-        Assert.True(verbose.Count(v => v.StartsWith("removed /sys/fs/cgroup/", StringComparison.Ordinal) && v.EndsWith($"/{_root}/doomed", StringComparison.Ordinal)) >= Math.Max(1, hierarchies),
+        int hierarchies = Directory.GetDirectories("/sys/fs/cgroup").Count(d => Directory.Exists(Path.Combine(d, Root)));
+        Assert.True(verbose.Count(v => v.StartsWith("removed /sys/fs/cgroup/", StringComparison.Ordinal) && v.EndsWith($"/{Root}/doomed", StringComparison.Ordinal)) >= Math.Max(1, hierarchies),
             string.Join("\n", verbose));
         Assert.True(SpinUntilExited((int)Run("$p.Id")[0].BaseObject), "the process in the cgroup was not killed");
     }
@@ -148,7 +110,7 @@ public sealed class InteractionTests : IDisposable
         Assert.Equal(["oncall", "owner"], Complete("Set-ContainerProperty -Name * -Value x -Key o"));
         Assert.Contains("root", Complete("New-Container -Name x /bin/true -User ro"));
         Assert.Contains("nobody", Complete("Invoke-ContainerCommand -Name web1 -User nob id"[..^3]));
-        Assert.Contains($"/{_root}", Complete($"Get-CGroup -Path /{_root[..12]}"));
+        Assert.Contains($"/{Root}", Complete($"Get-CGroup -Path /{Root[..12]}"));
     }
 
     [Fact]

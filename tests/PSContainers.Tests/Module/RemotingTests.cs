@@ -13,48 +13,11 @@ namespace PSContainers.Tests.Module;
 /// when the second half runs on the same host (docs/remoting.md).
 /// </summary>
 [Collection("ProcessEnvironment")]
-public sealed class RemotingTests : IDisposable
+public sealed class RemotingTests : ModuleSessionTest
 {
-    private readonly string _depot = Path.Combine(Path.GetTempPath(), "psc-remoting-depot-" + Guid.NewGuid().ToString("N")[..8]);
-    private readonly string _root = "psc-xunit-remoting-" + Guid.NewGuid().ToString("N")[..8];
-    private readonly PowerShell _ps;
-
     public RemotingTests()
+        : base("remoting")
     {
-        Environment.SetEnvironmentVariable("PSCONTAINERS_DEPOT", _depot);
-        Environment.SetEnvironmentVariable("PSCONTAINERS_CGROUP_ROOT", _root);
-        _ps = PowerShell.Create(InitialSessionState.CreateDefault2());
-        _ps.AddCommand("Import-Module").AddParameter("Name", Repo.Manifest).AddParameter("ErrorAction", "Stop");
-        _ps.Invoke();
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            Run("Get-Container | Remove-Container -Force -Confirm:$false; " +
-                $"if (Get-CGroup -Path /{_root} -ErrorAction SilentlyContinue) {{ Remove-CGroup -Path /{_root} -Recurse -Force -Confirm:$false }}", allowErrors: true);
-        }
-        finally
-        {
-            _ps.Dispose();
-            Environment.SetEnvironmentVariable("PSCONTAINERS_DEPOT", null);
-            Environment.SetEnvironmentVariable("PSCONTAINERS_CGROUP_ROOT", null);
-            if (Directory.Exists(_depot))
-            {
-                Directory.Delete(_depot, true);
-            }
-        }
-    }
-
-    private List<PSObject> Run(string script, bool allowErrors = false)
-    {
-        _ps.Commands.Clear();
-        _ps.Streams.ClearStreams();
-        _ps.AddScript(script);
-        var result = _ps.Invoke().ToList();
-        Assert.True(allowErrors || !_ps.HadErrors, script + "\n" + string.Join("\n", _ps.Streams.Error.Select(e => $"{e.FullyQualifiedErrorId}: {e}")));
-        return result;
     }
 
     /// <summary>
@@ -63,9 +26,9 @@ public sealed class RemotingTests : IDisposable
     /// </summary>
     private PSObject OverTheWire(PSObject live)
     {
-        _ps.Commands.Clear();
-        _ps.AddScript("param($o) [System.Management.Automation.PSSerializer]::Serialize($o)").AddArgument(live);
-        string xml = Assert.Single(_ps.Invoke()).ToString();
+        Ps.Commands.Clear();
+        Ps.AddScript("param($o) [System.Management.Automation.PSSerializer]::Serialize($o)").AddArgument(live);
+        string xml = Assert.Single(Ps.Invoke()).ToString();
         var back = (PSObject)PSSerializer.Deserialize(xml);
         back.Properties.Add(new PSNoteProperty("PSComputerName", "host-a"));
         back.Properties.Add(new PSNoteProperty("RunspaceId", Guid.NewGuid()));
@@ -101,7 +64,7 @@ public sealed class RemotingTests : IDisposable
             ["PSContainers.Containers.ContainerStats"] = Assert.Single(Run("Get-ContainerStats -Name rt")),
             ["PSContainers.Containers.ContainerEvent"] = Run("Get-ContainerEvent -Name rt").Last(),
         };
-        Runspace.DefaultRunspace = _ps.Runspace; // the live objects' script properties (ProcessCount) run there
+        Runspace.DefaultRunspace = Ps.Runspace; // the live objects' script properties (ProcessCount) run there
         foreach (var (type, obj) in live)
         {
             Assert.Equal(type, obj.BaseObject.GetType().FullName);
@@ -193,12 +156,12 @@ public sealed class RemotingTests : IDisposable
 
         string Pipe(PSObject input, string command)
         {
-            _ps.Commands.Clear();
-            _ps.Streams.ClearStreams();
-            _ps.AddScript($"$input | {command}");
-            var r = _ps.Invoke(new[] { input }).Select(o => o?.ToString() ?? "").ToList();
-            Assert.False(_ps.HadErrors, command + "\n" + string.Join("\n", _ps.Streams.Error.Select(e => $"{e.FullyQualifiedErrorId}: {e}"))
-                + "\n" + string.Join("\n", _ps.Streams.Verbose) + "\n" + string.Join("\n", r));
+            Ps.Commands.Clear();
+            Ps.Streams.ClearStreams();
+            Ps.AddScript($"$input | {command}");
+            var r = Ps.Invoke(new[] { input }).Select(o => o?.ToString() ?? "").ToList();
+            Assert.False(Ps.HadErrors, command + "\n" + string.Join("\n", Ps.Streams.Error.Select(e => $"{e.FullyQualifiedErrorId}: {e}"))
+                + "\n" + string.Join("\n", Ps.Streams.Verbose) + "\n" + string.Join("\n", r));
             return string.Join("\n", r);
         }
 
@@ -209,7 +172,7 @@ public sealed class RemotingTests : IDisposable
         Assert.Equal("bind", Pipe(container, "Get-ContainerStats | ForEach-Object Name"));
         Assert.True(SpinUntil(() => Pipe(container, "Get-ContainerLog").Contains("hello")), "no log line through the deserialized container");
         Assert.Contains("started", Pipe(container, "Get-ContainerEvent | ForEach-Object Event"));
-        Assert.Equal($"/{_root}/g1/bind", Pipe(container, "Get-CGroup | ForEach-Object Path"));
+        Assert.Equal($"/{Root}/g1/bind", Pipe(container, "Get-CGroup | ForEach-Object Path"));
         Assert.Equal("Paused", Pipe(container, "Suspend-Container -PassThru | ForEach-Object State"));
         Assert.Equal("Running", Pipe(container, "Resume-Container -PassThru | ForEach-Object State"));
         Assert.Equal("green", Pipe(container, "Set-ContainerProperty -Key team -Value green -PassThru | ForEach-Object { $_.Properties['team'] }"));
@@ -220,11 +183,11 @@ public sealed class RemotingTests : IDisposable
 
         // A deserialized cgroup binds -Path.
         Assert.Equal("7", Pipe(cgroup, "Set-CGroupLimit -PidsLimit 7 -PassThru -Confirm:$false | ForEach-Object PidsLimit"));
-        Assert.Equal($"/{_root}/g1/bind", Pipe(cgroup, "Get-CGroup | ForEach-Object Path"));
+        Assert.Equal($"/{Root}/g1/bind", Pipe(cgroup, "Get-CGroup | ForEach-Object Path"));
 
         Pipe(container, "Remove-Container -Confirm:$false");
         Assert.Empty(Run("Get-Container"));
-        Assert.Empty(Run($"Get-CGroup -Path /{_root}/g1/*"));
+        Assert.Empty(Run($"Get-CGroup -Path /{Root}/g1/*"));
     }
 
     [SkippableFact]
@@ -233,8 +196,8 @@ public sealed class RemotingTests : IDisposable
         Skip.IfNot(Environment.UserName == "root", "needs root to create containers and cgroups");
         // Out-String is a Utility cmdlet, absent from this engine build: the shell's Out-Default renders with the same
         // formatter. Each kind renders live and after the round trip, each through its own Out-Default.
-        string depot = Path.Combine(_depot, "render");
-        var env = new Dictionary<string, string?> { ["PSCONTAINERS_DEPOT"] = depot, ["PSCONTAINERS_CGROUP_ROOT"] = _root + "-r" };
+        string depot = Path.Combine(DepotDir, "render");
+        var env = new Dictionary<string, string?> { ["PSCONTAINERS_DEPOT"] = depot, ["PSCONTAINERS_CGROUP_ROOT"] = Root + "-r" };
         try
         {
             ShellResult r = Pscsh.Run(["-NoProfile", "-NonInteractive", "-Command", """
@@ -283,7 +246,7 @@ public sealed class RemotingTests : IDisposable
         finally
         {
             Pscsh.Run(["-NoProfile", "-NonInteractive", "-Command",
-                $"Get-Container | Remove-Container -Force -Confirm:$false; Remove-CGroup -Path /{_root}-r -Recurse -Force -Confirm:$false -ErrorAction SilentlyContinue"],
+                $"Get-Container | Remove-Container -Force -Confirm:$false; Remove-CGroup -Path /{Root}-r -Recurse -Force -Confirm:$false -ErrorAction SilentlyContinue"],
                 environment: env, timeout: TimeSpan.FromSeconds(60));
         }
     }
