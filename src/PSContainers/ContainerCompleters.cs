@@ -27,20 +27,7 @@ public sealed class ContainerGroupCompleter : IArgumentCompleter
     {
         string prefix = (wordToComplete ?? "").Trim('\'', '"');
         var depot = Depot.FromEnvironment();
-        var groups = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (string name in depot.Names())
-        {
-            try
-            {
-                if (depot.ReadJson<ContainerSpec>(name, "spec.json")?.Group is string g)
-                {
-                    groups.Add(g);
-                }
-            }
-            catch (Native.PscException)
-            {
-            }
-        }
+        var groups = new SortedSet<string>(SpecReader.Readable(depot, _ => true).Select(s => s.Group).OfType<string>(), StringComparer.Ordinal);
         return groups.Where(g => g.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
             .Select(g => new CompletionResult(g, g, CompletionResultType.ParameterValue, g)).ToArray();
     }
@@ -61,20 +48,8 @@ public sealed class ContainerPropertyKeyCompleter : IArgumentCompleter
             _ => null,
         };
         var patterns = names?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
-        var keys = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (string name in depot.Names().Where(n => patterns is null || patterns.Any(p => p.IsMatch(n))))
-        {
-            try
-            {
-                if (depot.ReadJson<ContainerSpec>(name, "spec.json")?.Properties is { } properties)
-                {
-                    keys.UnionWith(properties.Keys);
-                }
-            }
-            catch (Native.PscException)
-            {
-            }
-        }
+        var keys = new SortedSet<string>(SpecReader.Readable(depot, n => patterns is null || patterns.Any(p => p.IsMatch(n)))
+            .SelectMany(s => s.Properties.Keys), StringComparer.Ordinal);
         return keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal))
             .Select(k => new CompletionResult(k, k, CompletionResultType.ParameterValue, k)).ToArray();
     }
@@ -98,6 +73,29 @@ public sealed class UserNameCompleter : IArgumentCompleter
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Array.Empty<CompletionResult>();
+        }
+    }
+}
+
+/// <summary>The specs of the depot's containers a completer looks at; a damaged or vanished one is passed over.</summary>
+internal static class SpecReader
+{
+    public static IEnumerable<ContainerSpec> Readable(Depot depot, Func<string, bool> which)
+    {
+        foreach (string name in depot.Names().Where(which))
+        {
+            ContainerSpec? spec = null;
+            try
+            {
+                spec = depot.ReadJson<ContainerSpec>(name, "spec.json");
+            }
+            catch (Native.PscException)
+            {
+            }
+            if (spec is not null)
+            {
+                yield return spec;
+            }
         }
     }
 }
