@@ -280,6 +280,8 @@ Describe 'A container''s life on this kernel''s layout' {
         $pids = (Get-CGroup -Path $c.CGroupPath).ProcessIds
         $pids | Should -HaveCount 5 -Because 'init, sh and three sleeps'
 
+        # A subshell that has exited is uncharged from pids.current only once it is reaped: wait for that moment.
+        Wait-Until { (Get-ContainerStats -Name life).PidsCurrent -eq $pids.Count }
         $s = Get-ContainerStats -Name life
         $s.MemoryUsage | Should -BeGreaterThan 0
         $s.MemoryLimit | Should -Be 64MB
