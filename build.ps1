@@ -112,6 +112,8 @@ function New-GalleryLayout([string]$Version) {
         $null = [System.IO.Directory]::CreateDirectory([System.IO.Path]::GetDirectoryName($dest))
         [System.IO.File]::Copy($file, $dest)
     }
+    # The license travels with the module (the manifest says MIT; LicenseUri points at the same file).
+    [System.IO.File]::Copy([System.IO.Path]::Combine($root, 'LICENSE'), [System.IO.Path]::Combine($target, 'LICENSE'))
     foreach ($rid in $script:PackageRids.Keys) {
         $dir = [System.IO.Path]::Combine($target, 'runtimes', $rid)
         $null = [System.IO.Directory]::CreateDirectory($dir)

@@ -52,10 +52,13 @@ public sealed class PackageTests(PackageFixture package) : IClassFixture<Package
     {
         package.AssertBuilt();
         foreach (string f in new[] { "PSContainers.psd1", "PSContainers.dll", "PSContainers.Format.ps1xml", "PSContainers.Types.ps1xml",
-                     "en-US/PSContainers.dll-Help.xml", "en-US/about_PSContainers.help.txt" })
+                     "en-US/PSContainers.dll-Help.xml", "en-US/about_PSContainers.help.txt", "LICENSE" })
         {
             Assert.True(File.Exists(Path.Combine(package.Layout, f)), $"{f} is missing from the package");
         }
+        // The license the manifest names (Copyright: MIT) is the repository's own file.
+        Assert.Equal(File.ReadAllText(Path.Combine(Repo.Root, "LICENSE")), File.ReadAllText(Path.Combine(package.Layout, "LICENSE")));
+        Assert.StartsWith("MIT License", File.ReadAllText(Path.Combine(package.Layout, "LICENSE")), StringComparison.Ordinal);
         // The per-architecture files live only under runtimes/<rid>/ (the top-level psc-init of a build is this machine's);
         // the engine is the same for every architecture.
         Assert.False(File.Exists(Path.Combine(package.Layout, "psc-init")));
