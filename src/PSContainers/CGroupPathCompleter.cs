@@ -40,3 +40,26 @@ public sealed class CGroupPathCompleter : IArgumentCompleter
         return results;
     }
 }
+
+/// <summary>Completes controller names: those this host's hierarchies offer the project (v1 mounts, v2 cgroup.controllers).</summary>
+public sealed class ControllerNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        try
+        {
+            using var manager = CGroupManager.OpenHost();
+            string prefix = (wordToComplete ?? "").Trim('\'', '"');
+            return manager.ControllerTrees
+                .Where(kv => kv.Key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                .OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                .Select(kv => new CompletionResult(kv.Key, kv.Key, CompletionResultType.ParameterValue, $"{kv.Key} (hierarchy: {kv.Value})"))
+                .ToArray();
+        }
+        catch (Exception e) when (e is Native.PscException or IOException or UnauthorizedAccessException)
+        {
+            return Array.Empty<CompletionResult>();
+        }
+    }
+}

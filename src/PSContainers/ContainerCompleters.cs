@@ -99,3 +99,53 @@ internal static class SpecReader
         }
     }
 }
+
+/// <summary>
+/// Completes -ResourceLimit: PowerShell does not complete keys inside a hash table literal, so each rlimit name is
+/// offered as a whole hash table holding this session's own soft:hard value, e.g. `@{ nofile = '1024:524288' }`,
+/// ready to edit.
+/// </summary>
+public sealed class ResourceLimitCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        string prefix = (wordToComplete ?? "").Trim('\'', '"');
+        string[] limits = ReadOwnLimits();
+        return RLimits.Names
+            .Where(n => n.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            .Select(n =>
+            {
+                string value = limits[Array.IndexOf(RLimits.Names, n)];
+                return new CompletionResult($"@{{ {n} = '{value}' }}", n, CompletionResultType.ParameterValue,
+                    $"RLIMIT_{n.ToUpperInvariant()}; this session's soft:hard is {value}");
+            })
+            .ToArray();
+    }
+
+    /// <summary>This process's soft:hard per rlimit in <see cref="RLimits.Names"/> order, from /proc/self/limits.</summary>
+    private static string[] ReadOwnLimits()
+    {
+        // /proc/self/limits lists the resources in RLIMIT_* number order; map those rows to the names.
+        string[] byNumber = { "cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile", "memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime" };
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            string[] rows = File.ReadAllLines("/proc/self/limits");
+            for (int i = 1; i < rows.Length && i - 1 < byNumber.Length; i++)
+            {
+                // "Max open files            1024                 524288               files"
+                string[] cols = rows[i][26..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (cols.Length >= 2)
+                {
+                    values[byNumber[i - 1]] = cols[0] == cols[1] ? cols[0] : $"{cols[0]}:{cols[1]}";
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
+        {
+            // Completion never throws at the user; names without a value are offered as 'unlimited'.
+        }
+        return RLimits.Names.Select(n => values.TryGetValue(n, out string? v) ? v : "unlimited").ToArray();
+    }
+}

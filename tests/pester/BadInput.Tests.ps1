@@ -205,6 +205,8 @@ Case Get-CGroup Recurse 'a cgroup nobody made' CGroupNotFound ObjectNotFound 'no
 Case Get-CGroup ProcessId 'negative' InvalidProcessId InvalidArgument '-1' { Get-CGroup -ProcessId -1 }
 Case Get-CGroup ProcessId 'a process that does not exist' ProcessNotFound ObjectNotFound '99999999' { Get-CGroup -ProcessId 99999999 }
 Case Get-CGroup ProcessId 'not a number' CannotConvertArgumentNoMessage InvalidArgument 'abc' { Get-CGroup -ProcessId abc }
+Case Get-CGroup Controller 'a controller this host does not have' UnknownController InvalidArgument "'nosuch'" { Get-CGroup -Controller memory, nosuch }
+Case Get-CGroup Controller 'empty' ParameterArgumentValidationError InvalidData 'Controller' { Get-CGroup -Controller '' }
 Case Set-CGroupLimit Path 'the hierarchy root' CGroupOutsideRoot PermissionDenied "'/'" { Set-CGroupLimit -Path / -PidsLimit 5 }
 Case Remove-CGroup Path 'the hierarchy root' CGroupOutsideRoot PermissionDenied "'/'" { Remove-CGroup -Path / }
 Case Remove-CGroup Path 'one with a process in it' CGroupNotEmpty ResourceBusy 'busy' { Remove-CGroup -Path busy }

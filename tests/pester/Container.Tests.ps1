@@ -163,7 +163,7 @@ Describe 'A container''s life' {
         New-Container -Name busy1 /bin/sleep -ArgumentList 300 | Start-Container
         { Remove-Container -Name busy1 -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerRunning,*'
         (Get-Container busy1).State | Should -Be 'Running'
-        Remove-Container -Name busy1 -Force
+        Remove-Container -Name busy1 -Force -Confirm:$false
         Test-CGroupDirectory "/$Root/busy1" | Should -BeFalse
     }
 }

@@ -46,7 +46,7 @@ Describe 'Hostile workloads, run <_> of 5' -ForEach 1, 2, 3, 4, 5 {
         $p = Start-TestProcess 'exec sleep 300'
         [System.IO.File]::WriteAllText("$sub/cgroup.procs", "$($p.Id)")
         [System.IO.File]::WriteAllText("$sub/freezer.state", 'FROZEN')
-        Remove-Container -Name nest -Force
+        Remove-Container -Name nest -Force -Confirm:$false
         Test-CGroupDirectory $c.CGroupPath | Should -BeFalse
         Test-ProcessAlive $p.Id | Should -BeFalse
     }
@@ -57,7 +57,7 @@ Describe 'Hostile workloads, run <_> of 5' -ForEach 1, 2, 3, 4, 5 {
         [System.Diagnostics.Process]::GetProcessById($c.InitPid).Kill()
         [System.Threading.Thread]::Sleep(200)
         (Get-Container orphan).State | Should -Be 'Exited'
-        Remove-Container -Name orphan -Force
+        Remove-Container -Name orphan -Force -Confirm:$false
         foreach ($id in $pids) { Test-ProcessAlive $id | Should -BeFalse }
         Test-CGroupDirectory $c.CGroupPath | Should -BeFalse
     }
@@ -97,11 +97,11 @@ Describe 'Hostile workloads, run <_> of 5' -ForEach 1, 2, 3, 4, 5 {
             [System.IO.File]::WriteAllText("$ice/cgroup.procs", "$($p.Id)") # the freezer hierarchy only
             [System.IO.File]::WriteAllText("$ice/freezer.state", 'FROZEN')
             $sw = [System.Diagnostics.Stopwatch]::StartNew()
-            { Remove-CGroup -Path stuck -Force -TimeoutSec 1 -ErrorAction Stop } | Should -Throw -ErrorId 'CGroupKillTimeout,*'
+            { Remove-CGroup -Path stuck -Force -Confirm:$false -TimeoutSec 1 -ErrorAction Stop } | Should -Throw -ErrorId 'CGroupKillTimeout,*'
             $sw.Elapsed.TotalSeconds | Should -BeLessThan 3 -Because 'a bounded retry, never a hang'
             Test-CGroupDirectory "/$Root/stuck" | Should -BeTrue
             [System.IO.File]::WriteAllText("$ice/freezer.state", 'THAWED')
-            Remove-CGroup -Path stuck -Force -TimeoutSec 5
+            Remove-CGroup -Path stuck -Force -Confirm:$false -TimeoutSec 5
             Test-CGroupDirectory "/$Root/stuck" | Should -BeFalse
             Test-ProcessAlive $p.Id | Should -BeFalse
         } finally {
@@ -153,7 +153,7 @@ Describe 'A damaged depot, run <_> of 5' -ForEach 1, 2, 3, 4, 5 {
         $list = Get-Container -WarningVariable warn -WarningAction SilentlyContinue
         $list.Name | Should -Be 'good'
         "$warn" | Should -BeLike '*bad*damaged*'
-        Remove-Container -Name bad -Force
+        Remove-Container -Name bad -Force -Confirm:$false
         [System.IO.Directory]::Exists([System.IO.Path]::Combine($Depot, 'bad')) | Should -BeFalse
         Test-CGroupDirectory $bad.CGroupPath | Should -BeFalse
         Test-ProcessAlive $bad.Pid | Should -BeFalse

@@ -214,7 +214,7 @@ Describe 'Cgroups on this kernel''s layout' {
         Wait-Until { (Get-CGroup -Path doomed).ProcessIds.Count -ge 5 }
         $pids = (Get-CGroup -Path doomed).ProcessIds
         $pids.Count | Should -BeGreaterOrEqual 5
-        $verbose = Remove-CGroup -Path doomed -Force -Verbose 4>&1 | ForEach-Object { "$_" }
+        $verbose = Remove-CGroup -Path doomed -Force -Confirm:$false -Verbose 4>&1 | ForEach-Object { "$_" }
         Test-CGroupDirectory "/$Root/doomed" | Should -BeFalse
         foreach ($id in $pids) { Test-ProcessAlive $id | Should -BeFalse -Because "process $id was in the cgroup" }
         if ($Unified -and [System.IO.File]::Exists("$Unified/$Root/cgroup.kill")) {

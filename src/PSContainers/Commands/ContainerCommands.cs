@@ -15,7 +15,17 @@ public abstract class ContainerTargetCommandBase : PscCommandBase
     [Parameter(ParameterSetName = "InputObject", Mandatory = true, ValueFromPipeline = true)]
     public Container? InputObject { get; set; }
 
+    private PipelineProgress? _overall;
+
     protected IEnumerable<Container> Targets() => ResolveContainers(Name, InputObject);
+
+    /// <summary>The overall progress over several containers (Start, Stop, Wait, Remove).</summary>
+    private protected PipelineProgress Overall => _overall ??= new PipelineProgress(this, 10, MyInvocation.MyCommand.Name);
+
+    /// <summary>The number of containers in the whole call when it is known: the targets of one call without pipeline input.</summary>
+    protected int? KnownTotal(int count) => MyInvocation.ExpectingInput ? null : count;
+
+    protected override void EndProcessing() => _overall?.Complete();
 
     /// <summary>For each target: ShouldProcess with its action text, the engine call, and the result with -PassThru.</summary>
     protected void ForEachTarget(Func<Container, string> action, Func<Container, Container> operation, bool passThru)
@@ -95,6 +105,7 @@ public sealed class StartContainerCommand : ContainerTargetCommandBase
             {
                 continue;
             }
+            Overall.Next(name, KnownTotal(names.Length));
             Container? started = null;
             if (!Try(() => started = Containers.Start(name), name) || started is null)
             {
@@ -167,13 +178,15 @@ public sealed class StopContainerCommand : ContainerTargetCommandBase
 
     protected override void ProcessRecord()
     {
-        foreach (Container target in Targets().ToList())
+        var targets = Targets().ToList();
+        foreach (Container target in targets)
         {
             if (!ShouldProcess(target.Name, Force ? "Kill every process of the container" : $"Stop container (SIGTERM, SIGKILL after {Timeout} s)"))
             {
                 continue;
             }
-            var progress = new ProgressRecord(1, $"Stop-Container {target.Name}", "Stopping");
+            Overall.Next(target.Name, KnownTotal(targets.Count));
+            var progress = Overall.Child(new ProgressRecord(1, $"Stop-Container {target.Name}", "Stopping"));
             try
             {
                 Try(() =>
@@ -215,13 +228,15 @@ public sealed class WaitContainerCommand : ContainerTargetCommandBase
 
     protected override void ProcessRecord()
     {
-        foreach (Container target in Targets().ToList())
+        var targets = Targets().ToList();
+        foreach (Container target in targets)
         {
             TimeSpan? limit = Timeout is int t ? TimeSpan.FromSeconds(t) : null;
+            Overall.Next(target.Name, KnownTotal(targets.Count));
             try
             {
                 Try(() => WriteObject(WithProgress(() => Containers.Wait(target.Name, limit, _stop.Token),
-                    new ProgressRecord(2, $"Wait-Container {target.Name}", "Waiting for the container to end"), limit)), target.Name);
+                    Overall.Child(new ProgressRecord(2, $"Wait-Container {target.Name}", "Waiting for the container to end")), limit)), target.Name);
             }
             catch (OperationCanceledException)
             {
@@ -233,11 +248,16 @@ public sealed class WaitContainerCommand : ContainerTargetCommandBase
     protected override void StopProcessing() => _stop.Cancel();
 }
 
-/// <summary>Remove-Container: removes the cgroup (unless -KeepCGroup was given at creation) and the depot entry.</summary>
+/// <summary>
+/// Remove-Container: removes the cgroup (unless -KeepCGroup was given at creation) and the depot entry. -Force stops a
+/// running container first (every process killed) and is confirmed as a High-impact action.
+/// </summary>
 [Cmdlet(VerbsCommon.Remove, "Container", DefaultParameterSetName = "Name", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(void))]
 public sealed class RemoveContainerCommand : ContainerTargetCommandBase
 {
+    private const string ForceAction = "Kill every process of the container, then remove its cgroup and depot entry";
+
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -246,34 +266,38 @@ public sealed class RemoveContainerCommand : ContainerTargetCommandBase
         if (InputObject is null && Force)
         {
             // -Force also removes entries too damaged to read, which ResolveContainers cannot return.
+            var names = new List<string>();
             foreach (string name in Name)
             {
                 if (!WildcardPattern.ContainsWildcardCharacters(name) && Containers.Depot.Exists(name))
                 {
-                    if (ShouldProcess(name, "Stop and remove container"))
-                    {
-                        Try(() => Containers.Remove(name, force: true), name);
-                    }
+                    names.Add(name);
                     continue;
                 }
-                foreach (Container c in ResolveContainers(new[] { name }, null).ToList())
-                {
-                    if (ShouldProcess(c.Name, "Stop and remove container"))
-                    {
-                        Try(() => Containers.Remove(c.Name, force: true), c.Name);
-                    }
-                }
+                names.AddRange(ResolveContainers(new[] { name }, null).Select(c => c.Name));
+            }
+            foreach (string name in names)
+            {
+                Remove(name, names.Count);
             }
             return;
         }
-        foreach (Container target in Targets().ToList())
+        var targets = Targets().ToList();
+        foreach (Container target in targets)
         {
-            if (ShouldProcess(target.Name, Force ? "Stop and remove container" : "Remove container"))
-            {
-                Try(() => WithProgress(() => { Containers.Remove(target.Name, Force); return true; },
-                    new ProgressRecord(3, $"Remove-Container {target.Name}", Force ? "Stopping and removing" : "Removing"), null), target.Name);
-            }
+            Remove(target.Name, targets.Count);
         }
+    }
+
+    private void Remove(string name, int count)
+    {
+        if (Force ? !ShouldProcessHighImpact(name, ForceAction) : !ShouldProcess(name, "Remove the container's cgroup and depot entry"))
+        {
+            return;
+        }
+        Overall.Next(name, KnownTotal(count));
+        Try(() => WithProgress(() => { Containers.Remove(name, Force); return true; },
+            Overall.Child(new ProgressRecord(3, $"Remove-Container {name}", Force ? "Stopping and removing" : "Removing")), null), name);
     }
 }
 

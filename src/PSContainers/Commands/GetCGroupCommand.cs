@@ -1,12 +1,14 @@
 using System.Management.Automation;
 using PSContainers.CGroups;
+using PSContainers.Native;
 
 namespace PSContainers.Commands;
 
 /// <summary>
 /// Get-CGroup: cgroups as objects. Without -Path, the project's cgroups (children of its root); with -Path, those
 /// cgroups (wildcards allowed); -Recurse adds descendants; -ProcessId answers "which cgroup is this process in".
-/// Reading works on any cgroup, also ones the project did not create.
+/// -Controller keeps the cgroups where all the named controllers are active. Reading works on any cgroup, also ones
+/// the project did not create.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "CGroup", DefaultParameterSetName = "Path")]
 [OutputType(typeof(CGroup))]
@@ -26,6 +28,37 @@ public sealed class GetCGroupCommand : PscCommandBase
     [Alias("Id", "Pid")]
     public int[] ProcessId { get; set; } = Array.Empty<int>();
 
+    /// <summary>Only cgroups where every one of these controllers is active (e.g. memory, pids).</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(ControllerNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[]? Controller { get; set; }
+
+    protected override void BeginProcessing()
+    {
+        if (Controller is null)
+        {
+            return;
+        }
+        var known = Manager.ControllerTrees.Keys.ToHashSet(StringComparer.Ordinal);
+        foreach (string c in Controller)
+        {
+            if (!known.Contains(c))
+            {
+                ThrowTerminatingError(Errors.From(PscException.Invalid("UnknownController",
+                    $"'{c}' is not a controller of this host's cgroup hierarchies; use one of: {string.Join(", ", known.Order(StringComparer.Ordinal))}.", c)));
+            }
+        }
+    }
+
+    private void WriteCGroup(object cgroup, CGroup cg)
+    {
+        if (Controller is null || Controller.All(c => cg.Controllers.Contains(c, StringComparer.Ordinal)))
+        {
+            WriteObject(cgroup);
+        }
+    }
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == "ProcessId")
@@ -36,7 +69,8 @@ public sealed class GetCGroupCommand : PscCommandBase
                 {
                     foreach (string path in Manager.PathsOfProcess(pid))
                     {
-                        WriteObject(Manager.Get(path));
+                        CGroup cg = Manager.Get(path);
+                        WriteCGroup(cg, cg);
                     }
                 }, pid);
             }
@@ -89,7 +123,7 @@ public sealed class GetCGroupCommand : PscCommandBase
     {
         if (!Recurse)
         {
-            Try(() => WriteObject(Manager.Get(path)), path);
+            Try(() => { CGroup cg = Manager.Get(path); WriteCGroup(cg, cg); }, path);
             return;
         }
         // With -Recurse each object is also a PSContainers.CGroups.CGroup#Tree with its depth below the path asked
@@ -99,10 +133,11 @@ public sealed class GetCGroupCommand : PscCommandBase
         {
             Try(() =>
             {
-                var o = new PSObject(Manager.Get(p));
+                CGroup cg = Manager.Get(p);
+                var o = new PSObject(cg);
                 o.TypeNames.Insert(0, "PSContainers.CGroups.CGroup#Tree");
                 o.Properties.Add(new PSNoteProperty("TreeDepth", Depth(p) - baseDepth));
-                WriteObject(o);
+                WriteCGroup(o, cg);
             }, p);
         }
     }

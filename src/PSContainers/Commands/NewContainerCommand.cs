@@ -52,6 +52,7 @@ public sealed class NewContainerCommand : CGroupLimitCommandBase
     public string? RootPath { get; set; }
 
     [Parameter]
+    [ArgumentCompleter(typeof(ResourceLimitCompleter))]
     public Hashtable? ResourceLimit { get; set; }
 
     [Parameter]

@@ -96,6 +96,37 @@ public abstract class PscCommandBase : PSCmdlet, IDisposable
         }
     }
 
+    private bool _yesToAll;
+    private bool _noToAll;
+
+    /// <summary>
+    /// ShouldProcess for an action of ConfirmImpact High in a cmdlet whose own impact is lower (Remove -Force kills
+    /// processes): the cmdlet attribute cannot change per call, so when ShouldProcess has not asked already, this asks
+    /// as a High-impact cmdlet would: when $ConfirmPreference is High or lower and -Confirm was not given.
+    /// -Confirm:$false, $ConfirmPreference = 'None' and -WhatIf work as for any High-impact cmdlet; a host that cannot
+    /// prompt (pwsh -NonInteractive) fails the call, so scripts pass -Confirm:$false.
+    /// </summary>
+    protected bool ShouldProcessHighImpact(string target, string action)
+    {
+        if (!ShouldProcess(target, action))
+        {
+            return false;
+        }
+        if (MyInvocation.BoundParameters.ContainsKey("Confirm"))
+        {
+            return true; // -Confirm asked already; -Confirm:$false asks nothing
+        }
+        ConfirmImpact preference = LanguagePrimitives.TryConvertTo(SessionState.PSVariable.GetValue("ConfirmPreference"), out ConfirmImpact p)
+            ? p : ConfirmImpact.High;
+        ConfirmImpact own = GetType().GetCustomAttributes(typeof(CmdletAttribute), false).OfType<CmdletAttribute>().First().ConfirmImpact;
+        if (preference == ConfirmImpact.None || own >= preference)
+        {
+            return true; // nothing to ask, or ShouldProcess asked already
+        }
+        return ShouldContinue($"Are you sure you want to perform this action?\nPerforming the operation \"{action}\" on target \"{target}\".",
+            "Confirm (high impact)", ref _yesToAll, ref _noToAll);
+    }
+
     /// <summary>Resolves a user path; a bad one is written as an error and null returned.</summary>
     protected string? ResolvePath(string path)
     {

@@ -4,8 +4,8 @@ namespace PSContainers.Commands;
 
 /// <summary>
 /// Remove-CGroup: removes cgroups below the project's root from every hierarchy. -Recurse removes child cgroups
-/// first; -Force kills the processes first (cgroup.kill, else freeze → SIGKILL each → thaw). A cgroup that stays
-/// busy is retried with backoff for -TimeoutSec seconds, then reported.
+/// first; -Force kills the processes first (cgroup.kill, else freeze → SIGKILL each → thaw) and is confirmed as a
+/// High-impact action. A cgroup that stays busy is retried with backoff for -TimeoutSec seconds, then reported.
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "CGroup", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(void))]
@@ -26,6 +26,12 @@ public sealed class RemoveCGroupCommand : PscCommandBase
     [ValidateRange(0, 3600)]
     public int TimeoutSec { get; set; } = 5;
 
+    private PipelineProgress? _progress;
+
+    private PipelineProgress Overall => _progress ??= new PipelineProgress(this, 11, "Remove-CGroup");
+
+    protected override void EndProcessing() => _progress?.Complete();
+
     protected override void ProcessRecord()
     {
         foreach (string p in Path)
@@ -35,14 +41,16 @@ public sealed class RemoveCGroupCommand : PscCommandBase
             {
                 continue;
             }
-            string action = Force ? "Kill every process, then remove cgroup" : Recurse ? "Remove cgroup and its children" : "Remove cgroup";
-            if (!ShouldProcess(path, action))
+            string tree = Recurse ? "the cgroup and its children" : "the cgroup";
+            if (Force ? !ShouldProcessHighImpact(path, $"Kill every process in {tree}, then remove it from every hierarchy")
+                      : !ShouldProcess(path, $"Remove {tree} from every hierarchy"))
             {
                 continue;
             }
+            Overall.Next(path, MyInvocation.ExpectingInput ? null : Path.Length);
             // A busy cgroup is retried for up to -TimeoutSec: that wait shows as progress.
             Try(() => WithProgress(() => { Manager.Remove(path, Recurse, Force, TimeSpan.FromSeconds(TimeoutSec)); return true; },
-                new ProgressRecord(4, $"Remove-CGroup {path}", Force ? "Killing its processes and removing it" : "Removing it (retried while busy)"), TimeSpan.FromSeconds(TimeoutSec)), p);
+                Overall.Child(new ProgressRecord(4, $"Remove-CGroup {path}", Force ? "Killing its processes and removing it" : "Removing it (retried while busy)")), TimeSpan.FromSeconds(TimeoutSec)), p);
         }
     }
 }

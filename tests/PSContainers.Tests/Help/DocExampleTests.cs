@@ -58,7 +58,7 @@ public sealed class DocExampleTests
             New-Container -Name web /bin/sleep -ArgumentList 3600 -MemoryLimit 256MB | Start-Container
             #before 8
             New-Container -Name temp /bin/sleep -ArgumentList 3600 | Start-Container
-            $psi = [System.Diagnostics.ProcessStartInfo]::new('/bin/sh'); $psi.ArgumentList.Add('-c'); $psi.ArgumentList.Add("sleep 1.5; exec '$([Environment]::ProcessPath)' -NoProfile -NonInteractive -Command 'Remove-Container -Name temp -Force' >/dev/null 2>&1")
+            $psi = [System.Diagnostics.ProcessStartInfo]::new('/bin/sh'); $psi.ArgumentList.Add('-c'); $psi.ArgumentList.Add("sleep 1.5; exec '$([Environment]::ProcessPath)' -NoProfile -NonInteractive -Command 'Remove-Container -Name temp -Force -Confirm:`$false' >/dev/null 2>&1")
             $null = [System.Diagnostics.Process]::Start($psi)
             """,
         ["Invoke-ContainerCommand.md"] = """
@@ -112,7 +112,7 @@ public sealed class DocExampleTests
             """,
         ["Wait-Container.md"] = """
             #before 4
-            Remove-Container -Name slow -Force
+            Remove-Container -Name slow -Force -Confirm:$false
             New-Container -Name slow /bin/sleep -ArgumentList 60 | Start-Container
             """,
         ["Stop-Container.md"] = """

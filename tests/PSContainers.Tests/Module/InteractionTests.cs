@@ -54,7 +54,7 @@ public sealed class InteractionTests : ModuleSessionTest
         Run("$null = New-CGroup -Path doomed -PidsLimit 10; $script:p = [System.Diagnostics.Process]::Start('sleep', '300'); Move-Process -Id $p.Id -Path doomed");
         Run("Remove-CGroup -Path doomed -Force -Verbose -Confirm:$false");
         var verbose = Ps.Streams.Verbose.Select(v => v.Message).ToList();
-        Assert.Contains(verbose, v => v.StartsWith("Performing the operation \"Kill every process, then remove cgroup\"", StringComparison.Ordinal));
+        Assert.Contains(verbose, v => v.StartsWith("Performing the operation \"Kill every process in the cgroup, then remove it from every hierarchy\"", StringComparison.Ordinal));
         // The kill (cgroup.kill, or the freezer and a signal per process) and one removal per hierarchy.
         Assert.Contains(verbose, v => v.Contains("cgroup.kill", StringComparison.Ordinal) || v.StartsWith("sent SIGKILL", StringComparison.Ordinal));
         int hierarchies = Directory.GetDirectories("/sys/fs/cgroup").Count(d => Directory.Exists(Path.Combine(d, Root)));
@@ -114,6 +114,127 @@ public sealed class InteractionTests : ModuleSessionTest
     }
 
     [Fact]
+    public void TabCompletion_CompletesControllersOfThisHost_AndRLimitsAsHashTablesWithThisSessionsValues()
+    {
+        // Controllers: exactly those the host's hierarchies offer the project (what the root cgroup's object lists).
+        var expected = Run("(Get-CGroup -Path /).Controllers").Select(o => o.ToString()).Where(k => k.StartsWith('p')).Order(StringComparer.Ordinal).ToList();
+        Assert.Contains("pids", expected);
+        Assert.Equal(expected, Complete("Get-CGroup -Controller p"));
+        // rlimits: PowerShell completes no keys inside @{ }, so each name comes as a whole hash table with this
+        // process's own soft:hard, which New-Container accepts as it is.
+        string row = File.ReadAllLines("/proc/self/limits").Single(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+        string[] cols = row[26..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        string nofile = cols[0] == cols[1] ? cols[0] : $"{cols[0]}:{cols[1]}";
+        Assert.Equal([$"@{{ nofile = '{nofile}' }}"], Complete("New-Container -Name x /bin/true -ResourceLimit nof"));
+        Assert.Equal(16, Complete("New-Container -Name x /bin/true -ResourceLimit ").Count);
+        Assert.Equal(["@{ nice = '0' }", "@{ nofile = '" + nofile + "' }", "@{ nproc = '" + Limit("Max processes") + "' }"],
+            Complete("New-Container -Name x /bin/true -ResourceLimit n"));
+    }
+
+    private static string Limit(string label)
+    {
+        string[] cols = File.ReadAllLines("/proc/self/limits").Single(l => l.StartsWith(label, StringComparison.Ordinal))[26..]
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return cols[0] == cols[1] ? cols[0] : $"{cols[0]}:{cols[1]}";
+    }
+
+    [SkippableFact]
+    public void CompletedResourceLimit_IsAcceptedByNewContainer_AndReachesTheProgram()
+    {
+        Skip.IfNot(Environment.UserName == "root", "needs root to create containers");
+        string completed = Complete("New-Container -Name x /bin/true -ResourceLimit nof").Single();
+        var lines = Run($"New-Container -Name rl /bin/sh -ArgumentList '-c', 'ulimit -Sn; ulimit -Hn' -ResourceLimit {completed} | Start-Container -Wait");
+        string nofile = Limit("Max open files");
+        Assert.Equal(nofile.Contains(':') ? nofile.Split(':') : [nofile, nofile], lines.Select(l => l.ToString()).ToArray());
+    }
+
+    [SkippableFact]
+    public void GetCGroupController_KeepsTheCGroupsWhereEveryControllerIsActive_AndRefusesAnUnknownOne()
+    {
+        Skip.IfNot(Environment.UserName == "root", "needs root to create cgroups");
+        Run("$null = New-CGroup -Path ctl/a -MemoryLimit 64MB");
+        var all = Run("Get-CGroup -Path ctl -Recurse").Select(o => (string)o.Properties["Path"].Value).ToList();
+        Assert.Equal([$"/{Root}/ctl", $"/{Root}/ctl/a"], all);
+        foreach (PSObject o in Run("Get-CGroup -Path ctl -Recurse -Controller memory,pids"))
+        {
+            Assert.Contains("memory", (string[])o.Properties["Controllers"].Value);
+            Assert.Contains("pids", (string[])o.Properties["Controllers"].Value);
+        }
+        Assert.Equal(2, Run("Get-CGroup -Path ctl -Recurse -Controller memory").Count);
+        Assert.Equal(Run("Get-CGroup -ProcessId $PID | Where-Object Controllers -Contains pids | ForEach-Object Path").Select(o => o.ToString()),
+            Run("Get-CGroup -ProcessId $PID -Controller pids | ForEach-Object Path").Select(o => o.ToString()));
+        Assert.NotEmpty(Run("Get-CGroup -ProcessId $PID -Controller pids"));
+
+        Assert.Empty(Run("Get-CGroup -Path ctl -Controller memory, nosuch", allowErrors: true));
+        var record = Assert.Single(Ps.Streams.Error);
+        Assert.Equal("UnknownController,PSContainers.Commands.GetCGroupCommand", record.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidArgument, record.CategoryInfo.Category);
+        Assert.Contains("'nosuch'", record.Exception.Message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void RemoveForce_IsConfirmedAsAHighImpactAction_AndNoChangesNothing()
+    {
+        Skip.IfNot(Environment.UserName == "root", "needs root to create containers");
+        Run("New-Container -Name guarded /bin/sleep -ArgumentList 300 | Start-Container; $null = New-CGroup -Path guardedcg");
+        string import = $"Import-Module '{Repo.Manifest}'\n";
+        const string operation = "Performing the operation \"Kill every process of the container, then remove its cgroup and depot entry\" on target \"guarded\".";
+
+        // At the default $ConfirmPreference (High) -Force asks; "n" leaves everything as it was.
+        var no = ShellTests.Pscsh.Run(["-NoProfile"], stdin: import + "Remove-Container -Name guarded -Force\nn\nRemove-CGroup -Path guardedcg -Force\nn\n");
+        Assert.True(no.ExitCode == 0, no.ToString());
+        Assert.Contains("Confirm (high impact)", no.StdOut, StringComparison.Ordinal);
+        Assert.Contains(operation, no.StdOut, StringComparison.Ordinal);
+        Assert.Contains("Performing the operation \"Kill every process in the cgroup, then remove it from every hierarchy\" on target", no.StdOut, StringComparison.Ordinal);
+        Assert.Equal("Running", Run("(Get-Container -Name guarded).State")[0].ToString());
+        Assert.Single(Run("Get-CGroup -Path guardedcg"));
+
+        // A host that cannot prompt fails the call and changes nothing; without -Force nothing is asked (the container
+        // is running, so that is a plain error).
+        var nonInteractive = ShellTests.Pscsh.Run(["-NoProfile", "-NonInteractive", "-Command", import + "Remove-Container -Name guarded -Force"]);
+        Assert.True(nonInteractive.ExitCode != 0, nonInteractive.ToString());
+        Assert.Contains("NonInteractive mode", nonInteractive.StdErr, StringComparison.Ordinal);
+        Assert.Equal("Running", Run("(Get-Container -Name guarded).State")[0].ToString());
+
+        // -WhatIf says what it would do; -Confirm:$false and $ConfirmPreference = 'None' do not ask.
+        Run("Remove-Container -Name guarded -Force -WhatIf");
+        Assert.Equal("Running", Run("(Get-Container -Name guarded).State")[0].ToString());
+        Run("$ConfirmPreference = 'None'; Remove-CGroup -Path guardedcg -Force; $ConfirmPreference = 'High'");
+        Assert.Empty(Run("Get-CGroup -Path guardedcg -ErrorAction SilentlyContinue", allowErrors: true));
+
+        // "y" removes it.
+        var yes = ShellTests.Pscsh.Run(["-NoProfile"], stdin: import + "Remove-Container -Name guarded -Force\ny\n");
+        Assert.True(yes.ExitCode == 0, yes.ToString());
+        Assert.Empty(Run("Get-Container"));
+    }
+
+    [SkippableFact]
+    public void SeveralContainers_ShowOneOverallProgress_WithEachWaitAsItsChild()
+    {
+        Skip.IfNot(Environment.UserName == "root", "needs root to create containers");
+        // Through the pipeline the count is not known: "number N", from the second one on.
+        Run("1..3 | ForEach-Object { New-Container -Name \"fleet$_\" /bin/sleep -ArgumentList 300 } | Start-Container");
+        var started = Ps.Streams.Progress.Where(p => p.Activity == "Start-Container").ToList();
+        Assert.Equal(["'fleet2' (number 2)", "'fleet3' (number 3)", "3 done"], started.Select(p => p.StatusDescription));
+        Assert.Equal(ProgressRecordType.Completed, started[^1].RecordType);
+
+        // A pattern in one call: "N of 3" with a percentage, and each stop's own record is its child.
+        Run("Stop-Container -Name fleet* -Timeout 5");
+        var overall = Ps.Streams.Progress.Where(p => p.Activity == "Stop-Container").ToList();
+        Assert.Equal(["'fleet1' (1 of 3)", "'fleet2' (2 of 3)", "'fleet3' (3 of 3)", "3 done"], overall.Select(p => p.StatusDescription));
+        Assert.Equal([0, 33, 66, 100], overall.Select(p => p.PercentComplete));
+        var children = Ps.Streams.Progress.Where(p => p.Activity.StartsWith("Stop-Container fleet", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(children);
+        Assert.All(children, c => Assert.Equal(overall[0].ActivityId, c.ParentActivityId));
+
+        // One container: no overall record, and its own record has no parent.
+        Run("Remove-Container -Name fleet1");
+        Assert.DoesNotContain(Ps.Streams.Progress, p => p.Activity == "Remove-Container");
+        Run("Get-Container | Remove-Container");
+        Assert.Equal(["'fleet3' (number 2)", "2 done"], Ps.Streams.Progress.Where(p => p.Activity == "Remove-Container").Select(p => p.StatusDescription));
+    }
+
+    [Fact]
     public void EveryParameterThatNamesAContainerOrACGroup_HasACompleter()
     {
         var assembly = Assembly.LoadFrom(Path.Combine(Repo.ModuleDir, "PSContainers.dll"));
@@ -124,7 +245,7 @@ public sealed class InteractionTests : ModuleSessionTest
             string name = $"{cmdlet.VerbName}-{cmdlet.NounName}";
             foreach (PropertyInfo p in t.GetProperties().Where(p => p.GetCustomAttributes().Any(a => a.GetType().Name == "ParameterAttribute")))
             {
-                bool names = p.Name is "Name" or "Container" or "Path" or "CGroupPath" or "Group";
+                bool names = p.Name is "Name" or "Container" or "Path" or "CGroupPath" or "Group" or "Controller" or "ResourceLimit";
                 bool isNew = name == "New-Container" && p.Name == "Name"; // a name that does not exist yet
                 if (names && !isNew && p.PropertyType != typeof(bool) && !p.GetCustomAttributes().Any(a => a.GetType().Name == "ArgumentCompleterAttribute"))
                 {
