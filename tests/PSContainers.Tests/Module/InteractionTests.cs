@@ -48,6 +48,24 @@ public sealed class InteractionTests : ModuleSessionTest
     }
 
     [SkippableFact]
+    public void StopContainer_CtrlC_EndsTheGracePeriodAtOnce_AndNoKillIsSent()
+    {
+        Skip.IfNot(Environment.UserName == "root", "needs root to create containers");
+        // The program ignores SIGTERM, so Stop-Container waits out its -Timeout before SIGKILL; Ctrl+C ends that wait.
+        Run("New-Container -Name stubborn /bin/sh -ArgumentList '-c', 'trap \"\" TERM; while :; do sleep 1; done' | Start-Container; [System.Threading.Thread]::Sleep(300)");
+        Ps.Commands.Clear();
+        Ps.AddScript("Stop-Container -Name stubborn -Timeout 60");
+        var handle = Ps.BeginInvoke();
+        Thread.Sleep(1000);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Ps.Stop();
+        Assert.Throws<PipelineStoppedException>(() => Ps.EndInvoke(handle));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"stopping took {clock.Elapsed}");
+        Assert.Contains(Ps.Streams.Progress, p => p.Activity == "Stop-Container stubborn");
+        Assert.Equal("Running", Assert.Single(Run("Get-Container -Name stubborn")).Properties["State"].Value.ToString());
+    }
+
+    [SkippableFact]
     public void RemoveCGroupForce_TellsEveryWriteAndRemoval_ThroughVerbose()
     {
         Skip.IfNot(Environment.UserName == "root", "needs root to create cgroups");
