@@ -802,6 +802,13 @@ public sealed class CGroupManager : IDisposable
     }
 
     /// <summary>
+    /// True when the cgroup2 tree has the cgroup and its cgroup.events says "populated 0": no process in it or below
+    /// (one read). False otherwise, also on a host without a cgroup2 tree: then only a listing can tell.
+    /// </summary>
+    public bool IsUnpopulated(string path) => Unified is CGroupTree u && path != "/"
+        && V2Driver.KeyValues(u.TryRead(path, "cgroup.events")).GetValueOrDefault("populated", 1) == 0;
+
+    /// <summary>
     /// The common case of removing a container: nothing runs in or below the cgroup (the cgroup2 tree sees every
     /// process, on a hybrid host too) and it has no children, so one rmdir per hierarchy is all there is to do -
     /// no listing of children or processes. False, with whatever was removed removed, when a hierarchy refuses

@@ -73,6 +73,69 @@ public static unsafe class Sys
 
     public static int Close(int fd) => close(fd) == 0 ? 0 : -errno;
 
+    /// <summary>Appends <paramref name="data"/> to a file (made 0666 &amp; ~umask if missing) in one write on an O_APPEND descriptor. 0 or errno.</summary>
+    public static int AppendFile(string path, byte[] data)
+    {
+        int fd;
+        fixed (byte* p = CString(path))
+        {
+            fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0x1b6 /* 0666 */);
+        }
+        if (fd < 0)
+        {
+            return errno;
+        }
+        int err = 0;
+        fixed (byte* d = data)
+        {
+            ssize_t n;
+            do
+            {
+                n = write(fd, d, data.Length);
+            }
+            while (n < 0 && errno == Errno.EINTR);
+            if (n < 0)
+            {
+                err = errno;
+            }
+            else if (n != data.Length)
+            {
+                err = Errno.EIO; // a short append (disk full): the line is cut
+            }
+        }
+        close(fd);
+        return err;
+    }
+
+    [DllImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static extern int flock_(int fd, int operation);
+
+    private const int LOCK_EX = 2, LOCK_NB = 4;
+
+    /// <summary>
+    /// Opens a directory (no symlink followed) and takes flock(LOCK_EX | LOCK_NB) on it, as .NET's FileShare.None
+    /// does on a file. Returns the fd holding the lock, or -errno (EWOULDBLOCK/EAGAIN: someone else holds it).
+    /// </summary>
+    public static int LockDirectory(string path)
+    {
+        int fd;
+        fixed (byte* p = CString(path))
+        {
+            fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+        }
+        if (fd < 0)
+        {
+            return -errno;
+        }
+        if (flock_(fd, LOCK_EX | LOCK_NB) != 0)
+        {
+            int err = Marshal.GetLastPInvokeError();
+            close(fd);
+            return -err;
+        }
+        return fd;
+    }
+
     /// <summary>Reads a whole (small, pseudo-)file. Returns null and sets <paramref name="err"/> on failure.</summary>
     public static string? ReadAll(int dirfd, string relative, out int err)
     {

@@ -355,6 +355,7 @@ public class InterruptedStartTests
         // The init blocks opening its stdout log, a FIFO nobody reads: the start cannot finish. On the timeout the
         // engine closes psc-init's stdin, and psc-init kills what it made and gives up.
         string log = h.Manager.Depot.FileOf("cut", "stdout.log");
+        File.Delete(log); // made empty by Create
         using (var mkfifo = Process.Start("mkfifo", log)!)
         {
             mkfifo.WaitForExit();
