@@ -129,12 +129,21 @@ if have hyperfine && part hyperfine; then
   [ -n "$CG" ] && hf cgexec "$HF_RUNS" "$HF_WARM" "cgexec -g memory,pids:$CG $STAMP"
   [ -n "$BUNDLE" ] && hf runc "$HF_RUNS" "$HF_WARM" "runc run -b $BUNDLE $TAG-runc"
   # Cold: a new Shell process each run, with its own depot and cgroup root.
+  # Every PowerShell host leaves a socket /tmp/CoreFxPipe_PSHost.<time>.<pid>.None.<process> behind (the
+  # Enter-PSHostProcess pipe); the ones these runs make are removed below.
+  pipes_before=$(ls /tmp/CoreFxPipe_PSHost.*.pscsh 2>/dev/null | sort || true)
   export PSCONTAINERS_DEPOT=$WORK/cold-depot PSCONTAINERS_CGROUP_ROOT=/$TAG-cold
   hf "cold-pscsh -Command exit" "$COLD_RUNS" 1 "$PSCSH -NoProfile -Command exit"
   hf "cold-pscsh Import-Module only" "$COLD_RUNS" 1 "$PSCSH -NoProfile -Command 'Get-Command New-Container | ForEach-Object { }'"
   hf "cold-pscsh New|Start -Wait; Remove" "$COLD_RUNS" 1 \
     "$PSCSH -NoProfile -Command 'New-Container -Name cold /bin/true -MemoryLimit 64MB -PidsLimit 100 | Start-Container -Wait; Remove-Container cold'"
   unset PSCONTAINERS_DEPOT PSCONTAINERS_CGROUP_ROOT
+  # New since the cold runs began and their process gone: ours (another session's live Shells keep theirs).
+  comm -13 <(printf '%s\n' "$pipes_before") <(ls /tmp/CoreFxPipe_PSHost.*.pscsh 2>/dev/null | sort || true) |
+    while read -r f; do
+      pid=$(basename "$f" | cut -d. -f3)
+      if [ -n "$f" ] && [ -n "$pid" ] && [ ! -d "/proc/$pid" ]; then rm -f -- "$f"; fi
+    done || true
 fi
 
 # ---------------------------------------------------------------- the warm measurements, merged into one table

@@ -466,6 +466,14 @@ internal sealed class Bench
         return 0;
     }
 
+    /// <summary>The p50 of each tenth of a sequence of timings ("a / b / …"): how one step's cost moves as the count grows.</summary>
+    private static string Buckets(List<double> each)
+    {
+        int k = Math.Max(1, each.Count / 10);
+        return string.Join(" / ", Enumerable.Range(0, (each.Count + k - 1) / k)
+            .Select(i => Stat.Median(each.Skip(i * k).Take(k).OrderBy(x => x).ToList()).ToString("0.00", CultureInfo.InvariantCulture)));
+    }
+
     public void Scale(Runspace? rs)
     {
         int n = _o.Scale;
@@ -482,10 +490,13 @@ internal sealed class Bench
             _m.Create(new ContainerManager.Request { Name = name, FilePath = "/bin/sleep", ArgumentList = new[] { "100000" }, Limits = StartLimits });
         }
         double create = sw.Elapsed.TotalMilliseconds;
+        var eachStart = new List<double>(n);
         sw.Restart();
         foreach (string name in names)
         {
+            long t0 = Now();
             _m.Start(name);
+            eachStart.Add(Stat.Ms(t0, Now()));
         }
         double start = sw.Elapsed.TotalMilliseconds;
         Thread.Sleep(500);
@@ -554,10 +565,13 @@ internal sealed class Bench
             }
         }
 
+        var eachStop = new List<double>(n);
         sw.Restart();
         foreach (string name in names)
         {
+            long t0 = Now();
             _m.Stop(name, TimeSpan.FromSeconds(10), force: false);
+            eachStop.Add(Stat.Ms(t0, Now()));
         }
         double stop = sw.Elapsed.TotalMilliseconds;
         sw.Restart();
@@ -591,6 +605,7 @@ internal sealed class Bench
         {
             Program.Add(Stat.Row("stats", $"{n} containers: Get-ContainerStats, per container", statsAllCmdlet));
         }
+        Program.Note($"Scale: one start's p50 as more run: {Buckets(eachStart)}; one stop's p50 as fewer run: {Buckets(eachStop)} (ms, by tenths of {n}).");
         Program.Note($"Scale leftovers after remove: {leftCGroups} cgroups under the bench root, {leftProcs} init processes alive, mountinfo {mounts0} -> {mounts1} lines.");
         string Met(bool b) => b ? "MET" : "NOT MET";
         string scaled = n == 1000 ? "" : $" (run with {n}, not 1000: goal scaled linearly)";
