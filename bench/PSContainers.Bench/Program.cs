@@ -116,6 +116,10 @@ internal static class Program
         var iss = InitialSessionState.CreateDefault2();
         iss.ImportPSModule(new[] { psd1 });
         var rs = RunspaceFactory.CreateRunspace(iss);
+        // As pwsh's console host and pscsh open theirs: every invocation runs on the runspace's one thread. The
+        // default makes a new thread per invocation, which cost each Start-Container ~1 ms more than a user's session
+        // pays (a fresh thread's stack and caches) and made the cmdlet-vs-engine row measure thread creation.
+        rs.ThreadOptions = PSThreadOptions.ReuseThread;
         rs.Open();
         using var ps = PowerShell.Create();
         ps.Runspace = rs;
