@@ -61,7 +61,7 @@ public class SessionKilledTests
             // A new session: every container is in a true state and none is damaged; then it removes them all.
             var look = Pscsh.Run(new[] { "-NoProfile", "-NonInteractive", "-Command",
                 "$all = @(Get-Container -WarningVariable damaged); \"damaged=$($damaged.Count)\"; foreach ($c in $all) { \"$($c.Name)=$($c.State)\" }; " +
-                "Get-Container | Remove-Container -Force; New-Container -Name sweep /bin/true | Out-Null; Remove-Container -Name sweep" },
+                "Get-Container | Remove-Container -Force -Confirm:$false; New-Container -Name sweep /bin/true | Out-Null; Remove-Container -Name sweep" },
                 environment: env);
             Assert.True(look.ExitCode == 0, look.ToString());
             string[] lines = look.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
