@@ -659,7 +659,7 @@ public sealed class CGroupManager : IDisposable
     /// Kills every process in the cgroup and its descendants and waits until they are gone: cgroup.kill where
     /// the kernel has it, else freeze → SIGKILL each → thaw, repeated until empty.
     /// </summary>
-    public void Kill(string path, TimeSpan? timeout = null)
+    public void Kill(string path, TimeSpan? timeout = null, CancellationToken cancel = default)
     {
         CGroupPath.RequireWritable(path, ProjectRoot, "kill the processes of");
         RequireExists(path);
@@ -679,7 +679,7 @@ public sealed class CGroupManager : IDisposable
         // After cgroup.kill the kernel says when the last one is gone: wait for that notice, not by polling.
         if (killedByKernel && Unified is CGroupTree unified)
         {
-            unified.WaitUnpopulated(path, TimeSpan.FromMilliseconds(Math.Min(limit.TotalMilliseconds, 2000)));
+            unified.WaitUnpopulated(path, TimeSpan.FromMilliseconds(Math.Min(limit.TotalMilliseconds, 2000)), cancel);
         }
         while (true)
         {
@@ -699,7 +699,7 @@ public sealed class CGroupManager : IDisposable
                 ThawDescendants(path);
                 KillEach(path);
             }
-            Thread.Sleep(delay);
+            Pause(delay, cancel);
             delay = Math.Min(delay * 2, 50);
         }
     }
@@ -770,7 +770,7 @@ public sealed class CGroupManager : IDisposable
     /// Removes the cgroup from every hierarchy. -Recurse removes descendants first; -Force kills processes
     /// first. rmdir's EBUSY is retried with backoff until <paramref name="timeout"/>, then reported.
     /// </summary>
-    public void Remove(string path, bool recurse, bool force, TimeSpan? timeout = null)
+    public void Remove(string path, bool recurse, bool force, TimeSpan? timeout = null, CancellationToken cancel = default)
     {
         CGroupPath.RequireWritable(path, ProjectRoot, "remove");
         RequireExists(path);
@@ -787,7 +787,7 @@ public sealed class CGroupManager : IDisposable
         }
         if (force)
         {
-            Kill(path, limit);
+            Kill(path, limit, cancel);
         }
         else
         {
@@ -798,7 +798,16 @@ public sealed class CGroupManager : IDisposable
                     $"Cannot remove '{path}': {(pids.Count == 1 ? "process" : "processes")} {string.Join(", ", pids.Take(10))} {(pids.Count == 1 ? "is" : "are")} still in it. Use -Force to kill them.", path);
             }
         }
-        RemoveDirectories(path, limit);
+        RemoveDirectories(path, limit, cancel);
+    }
+
+    /// <summary>Waits between two tries; a cancelled wait (Ctrl+C on the cmdlet) ends the whole operation at once.</summary>
+    private static void Pause(int milliseconds, CancellationToken cancel)
+    {
+        if (cancel.WaitHandle.WaitOne(milliseconds))
+        {
+            throw new OperationCanceledException(cancel);
+        }
     }
 
     /// <summary>
@@ -837,7 +846,7 @@ public sealed class CGroupManager : IDisposable
     }
 
     /// <summary>rmdir of the cgroup and its descendants, deepest first, in every hierarchy, EBUSY retried until the limit.</summary>
-    internal void RemoveDirectories(string path, TimeSpan limit)
+    internal void RemoveDirectories(string path, TimeSpan limit, CancellationToken cancel = default)
     {
         var sw = Stopwatch.StartNew();
         foreach (string p in Descendants(path).Reverse().Append(path))
@@ -857,12 +866,12 @@ public sealed class CGroupManager : IDisposable
                 {
                     tree.TryWrite(p, "cgroup.freeze", "0"); // a frozen cgroup can hold dying tasks
                 }
-                RmdirWithRetry(tree, p, limit - sw.Elapsed);
+                RmdirWithRetry(tree, p, limit - sw.Elapsed, cancel);
             }
         }
     }
 
-    private void RmdirWithRetry(CGroupTree tree, string path, TimeSpan remaining)
+    private void RmdirWithRetry(CGroupTree tree, string path, TimeSpan remaining, CancellationToken cancel)
     {
         var sw = Stopwatch.StartNew();
         int delay = 5;
@@ -884,7 +893,7 @@ public sealed class CGroupManager : IDisposable
                     : err is Errno.EACCES or Errno.EPERM ? "Removing cgroups needs root or CAP_SYS_ADMIN (or a delegated subtree)." : null;
                 throw PscException.FromErrno("CGroupRemove", err, tree.FullPath(path), null, hint);
             }
-            Thread.Sleep(delay);
+            Pause(delay, cancel);
             delay = Math.Min(delay * 2, 200);
         }
     }

@@ -68,9 +68,10 @@ public sealed class CGroupTree : IDisposable
 
     /// <summary>
     /// v2: waits until cgroup.events says "populated 0" (no process left in the cgroup or below), woken by the kernel's
-    /// change notice on that file rather than by polling the process list. False on timeout or without the file.
+    /// change notice on that file rather than by polling the process list. False on timeout or without the file. A
+    /// cancellable <paramref name="cancel"/> is looked at every 100 ms (OperationCanceledException).
     /// </summary>
-    public bool WaitUnpopulated(string path, TimeSpan timeout)
+    public bool WaitUnpopulated(string path, TimeSpan timeout, CancellationToken cancel = default)
     {
         int fd = Sys.OpenBeneath(_fd, Rel(path, "cgroup.events"), Tmds.Linux.LibC.O_RDONLY);
         if (fd < 0)
@@ -96,7 +97,8 @@ public sealed class CGroupTree : IDisposable
                 {
                     return false;
                 }
-                Sys.WaitChange(fd, (int)Math.Ceiling(left.TotalMilliseconds));
+                cancel.ThrowIfCancellationRequested();
+                Sys.WaitChange(fd, (int)Math.Ceiling(cancel.CanBeCanceled ? Math.Min(left.TotalMilliseconds, 100) : left.TotalMilliseconds));
             }
         }
         finally

@@ -610,7 +610,7 @@ public sealed class ContainerManager : IDisposable
         // cgroup.kill, the wait and the listing of 8 hierarchies' processes and children (~40 syscalls) are skipped.
         if (path.Length > 0 && !(ended && CGroups.IsUnpopulated(path)) && CGroups.Exists(path))
         {
-            CGroups.Kill(path, TimeSpan.FromSeconds(10));
+            CGroups.Kill(path, TimeSpan.FromSeconds(10), cancel);
         }
         if (Depot.ReadKeyValues(name, "exit") is null)
         {
@@ -653,8 +653,12 @@ public sealed class ContainerManager : IDisposable
         return c;
     }
 
-    /// <summary>Removes a container: its cgroup (unless KeepCGroup) and its depot entry. Running ones need -Force.</summary>
-    public void Remove(string name, bool force)
+    /// <summary>
+    /// Removes a container: its cgroup (unless KeepCGroup) and its depot entry. Running ones need -Force. A cancelled
+    /// <paramref name="cancel"/> ends the waits (a stop, a busy cgroup) with OperationCanceledException and leaves the
+    /// entry, so the container is listed and can be removed again.
+    /// </summary>
+    public void Remove(string name, bool force, CancellationToken cancel = default)
     {
         ContainerName.Check(name);
         Container? c = null;
@@ -673,7 +677,7 @@ public sealed class ContainerManager : IDisposable
             {
                 throw new PscException("ContainerRunning", ErrorKind.ResourceBusy, $"Container '{name}' is {c.State}; stop it first or use -Force.", name);
             }
-            Stop(name, TimeSpan.Zero, force: true);
+            Stop(name, TimeSpan.Zero, force: true, cancel: cancel);
         }
         using (Depot.Lock())
         using (Depot.LockContainer(name))
@@ -694,11 +698,11 @@ public sealed class ContainerManager : IDisposable
                 }
                 if (c is not null && c.Spec.KeepCGroup)
                 {
-                    CGroups.Kill(path, TimeSpan.FromSeconds(10));
+                    CGroups.Kill(path, TimeSpan.FromSeconds(10), cancel);
                 }
                 else
                 {
-                    CGroups.Remove(path, recurse: true, force: true, TimeSpan.FromSeconds(10));
+                    CGroups.Remove(path, recurse: true, force: true, TimeSpan.FromSeconds(10), cancel);
                 }
             }
             Depot.Delete(name);

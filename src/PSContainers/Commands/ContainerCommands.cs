@@ -258,6 +258,8 @@ public sealed class RemoveContainerCommand : ContainerTargetCommandBase
 {
     private const string ForceAction = "Kill every process of the container, then remove its cgroup and depot entry";
 
+    private readonly CancellationTokenSource _stop = new();
+
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -296,9 +298,18 @@ public sealed class RemoveContainerCommand : ContainerTargetCommandBase
             return;
         }
         Overall.Next(name, KnownTotal(count));
-        Try(() => WithProgress(() => { Containers.Remove(name, Force); return true; },
-            Overall.Child(new ProgressRecord(3, $"Remove-Container {name}", Force ? "Stopping and removing" : "Removing")), null), name);
+        try
+        {
+            Try(() => WithProgress(() => { Containers.Remove(name, Force, _stop.Token); return true; },
+                Overall.Child(new ProgressRecord(3, $"Remove-Container {name}", Force ? "Stopping and removing" : "Removing")), null), name);
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C: the entry stays (the container is listed and can be removed again)
+        }
     }
+
+    protected override void StopProcessing() => _stop.Cancel();
 }
 
 /// <summary>Get-ContainerLog: the lines the container's main process wrote to stdout and stderr.</summary>

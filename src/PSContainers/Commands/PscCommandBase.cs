@@ -139,7 +139,8 @@ public abstract class PscCommandBase : PSCmdlet, IDisposable
     /// Runs an engine call that may wait (for a container to end, for a busy cgroup to empty) on a worker thread and,
     /// on the pipeline thread, reports it through Write-Progress every quarter second and passes on what the engine
     /// logs (its cgroupfs writes and signals) as Write-Verbose, so nothing is written from another thread. Ctrl+C
-    /// (StopProcessing) reaches the call through its token; exceptions come back unwrapped.
+    /// (StopProcessing) reaches the call through its token, and the call is waited for (up to 5 s) before this returns,
+    /// so it never runs on after the cmdlet has closed its cgroup descriptors; exceptions come back unwrapped.
     /// </summary>
     protected T WithProgress<T>(Func<T> work, ProgressRecord progress, TimeSpan? limit)
     {
@@ -150,9 +151,10 @@ public abstract class PscCommandBase : PSCmdlet, IDisposable
         manager.Log = log.Enqueue;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         bool shown = false;
+        Task<T>? task = null;
         try
         {
-            var task = Task.Run(work);
+            task = Task.Run(work);
             while (!task.Wait(TimeSpan.FromMilliseconds(250)))
             {
                 Flush(log);
@@ -174,6 +176,18 @@ public abstract class PscCommandBase : PSCmdlet, IDisposable
         }
         finally
         {
+            // Stopped (Ctrl+C) while the work runs: its token was cancelled by StopProcessing, so it ends at its next
+            // wait; let it, before the cmdlet is disposed and closes the descriptors the work is using.
+            if (task is { IsCompleted: false })
+            {
+                try
+                {
+                    task.Wait(TimeSpan.FromSeconds(5));
+                }
+                catch (AggregateException)
+                {
+                }
+            }
             manager.Log = previous ?? WriteVerbose;
             if (shown)
             {

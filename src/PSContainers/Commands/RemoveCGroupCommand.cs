@@ -26,11 +26,14 @@ public sealed class RemoveCGroupCommand : PscCommandBase
     [ValidateRange(0, 3600)]
     public int TimeoutSec { get; set; } = 5;
 
+    private readonly CancellationTokenSource _stop = new();
     private PipelineProgress? _progress;
 
     private PipelineProgress Overall => _progress ??= new PipelineProgress(this, 11, "Remove-CGroup");
 
     protected override void EndProcessing() => _progress?.Complete();
+
+    protected override void StopProcessing() => _stop.Cancel();
 
     protected override void ProcessRecord()
     {
@@ -48,9 +51,16 @@ public sealed class RemoveCGroupCommand : PscCommandBase
                 continue;
             }
             Overall.Next(path, MyInvocation.ExpectingInput ? null : Path.Length);
-            // A busy cgroup is retried for up to -TimeoutSec: that wait shows as progress.
-            Try(() => WithProgress(() => { Manager.Remove(path, Recurse, Force, TimeSpan.FromSeconds(TimeoutSec)); return true; },
-                Overall.Child(new ProgressRecord(4, $"Remove-CGroup {path}", Force ? "Killing its processes and removing it" : "Removing it (retried while busy)")), TimeSpan.FromSeconds(TimeoutSec)), p);
+            // A busy cgroup is retried for up to -TimeoutSec: that wait shows as progress, and Ctrl+C ends it.
+            try
+            {
+                Try(() => WithProgress(() => { Manager.Remove(path, Recurse, Force, TimeSpan.FromSeconds(TimeoutSec), _stop.Token); return true; },
+                    Overall.Child(new ProgressRecord(4, $"Remove-CGroup {path}", Force ? "Killing its processes and removing it" : "Removing it (retried while busy)")), TimeSpan.FromSeconds(TimeoutSec)), p);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 }

@@ -66,6 +66,56 @@ public sealed class InteractionTests : ModuleSessionTest
     }
 
     [SkippableFact]
+    public void RemoveCGroupForce_CtrlC_EndsTheRetriesAtOnce_AndNothingGoesOnInTheBackground()
+    {
+        Skip.IfNot(Environment.UserName == "root", "needs root to create cgroups");
+        Skip.IfNot(File.Exists("/sys/fs/cgroup/freezer/freezer.state") || Directory.Exists("/sys/fs/cgroup/freezer"),
+            "needs a cgroup v1 freezer hierarchy at /sys/fs/cgroup/freezer to hold a process that cannot die");
+        // A process frozen in a freezer cgroup that is not the project's cannot die, so Remove-CGroup -Force retries
+        // for its -TimeoutSec. Ctrl+C must end that at once, and the removal must not go on in the background: after
+        // the thaw the cgroup is still there.
+        string ice = $"/sys/fs/cgroup/freezer/{Root}-ice";
+        Directory.CreateDirectory(ice);
+        int pid = 0;
+        try
+        {
+            pid = (int)Run("$null = New-CGroup -Path stuck; $p = [System.Diagnostics.Process]::Start('sleep', '300'); Move-Process -Id $p.Id -Path stuck; $p.Id")[0].BaseObject;
+            File.WriteAllText($"{ice}/cgroup.procs", pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            File.WriteAllText($"{ice}/freezer.state", "FROZEN");
+            Ps.Commands.Clear();
+            Ps.AddScript("Remove-CGroup -Path stuck -Force -Confirm:$false -TimeoutSec 60");
+            var handle = Ps.BeginInvoke();
+            Thread.Sleep(1000);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Ps.Stop();
+            Assert.Throws<PipelineStoppedException>(() => Ps.EndInvoke(handle));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"stopping took {clock.Elapsed}");
+            File.WriteAllText($"{ice}/freezer.state", "THAWED");
+            Thread.Sleep(1500);
+            Assert.Single(Run("Get-CGroup -Path stuck"));
+        }
+        finally
+        {
+            File.WriteAllText($"{ice}/freezer.state", "THAWED");
+            if (pid > 0)
+            {
+                try
+                {
+                    System.Diagnostics.Process.GetProcessById(pid).Kill();
+                }
+                catch (ArgumentException)
+                {
+                }
+            }
+            for (int i = 0; i < 50 && File.ReadAllText($"{ice}/cgroup.procs").Trim().Length > 0; i++)
+            {
+                Thread.Sleep(20);
+            }
+            Directory.Delete(ice);
+        }
+    }
+
+    [SkippableFact]
     public void RemoveCGroupForce_TellsEveryWriteAndRemoval_ThroughVerbose()
     {
         Skip.IfNot(Environment.UserName == "root", "needs root to create cgroups");
