@@ -15,7 +15,7 @@ public sealed class CGroupPathCompleter : IArgumentCompleter
         try
         {
             using var manager = CGroupManager.OpenHost();
-            string word = (wordToComplete ?? "").Trim('\'', '"');
+            string word = Completions.Prefix(wordToComplete);
             bool absolute = word.StartsWith('/');
             int slash = word.LastIndexOf('/');
             string dirPart = slash >= 0 ? word[..(slash + 1)] : "";
@@ -50,7 +50,7 @@ public sealed class ControllerNameCompleter : IArgumentCompleter
         try
         {
             using var manager = CGroupManager.OpenHost();
-            string prefix = (wordToComplete ?? "").Trim('\'', '"');
+            string prefix = Completions.Prefix(wordToComplete);
             return manager.ControllerTrees
                 .Where(kv => kv.Key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
                 .OrderBy(kv => kv.Key, StringComparer.Ordinal)

@@ -5,17 +5,26 @@ using PSContainers.Containers;
 
 namespace PSContainers;
 
+/// <summary>What every completer does with its candidates: match the word typed (without its quotes) at their start.</summary>
+internal static class Completions
+{
+    public static string Prefix(string? wordToComplete) => (wordToComplete ?? "").Trim('\'', '"');
+
+    public static CompletionResult[] Matching(IEnumerable<string> candidates, string? wordToComplete, StringComparison comparison)
+    {
+        string prefix = Prefix(wordToComplete);
+        return candidates.Where(c => c.StartsWith(prefix, comparison))
+            .Select(c => new CompletionResult(c, c, CompletionResultType.ParameterValue, c)).ToArray();
+    }
+}
+
 /// <summary>Completes container names from the depot.</summary>
 public sealed class ContainerNameCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
-        string prefix = (wordToComplete ?? "").Trim('\'', '"');
-        return Depot.FromEnvironment().Names()
-            .Where(n => n.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
-            .Select(n => new CompletionResult(n, n, CompletionResultType.ParameterValue, n))
-            .ToArray();
+        return Completions.Matching(Depot.FromEnvironment().Names(), wordToComplete, StringComparison.OrdinalIgnoreCase);
     }
 }
 
@@ -25,11 +34,8 @@ public sealed class ContainerGroupCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
-        string prefix = (wordToComplete ?? "").Trim('\'', '"');
-        var depot = Depot.FromEnvironment();
-        var groups = new SortedSet<string>(SpecReader.Readable(depot, _ => true).Select(s => s.Group).OfType<string>(), StringComparer.Ordinal);
-        return groups.Where(g => g.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
-            .Select(g => new CompletionResult(g, g, CompletionResultType.ParameterValue, g)).ToArray();
+        var groups = new SortedSet<string>(SpecReader.Readable(Depot.FromEnvironment(), _ => true).Select(s => s.Group).OfType<string>(), StringComparer.Ordinal);
+        return Completions.Matching(groups, wordToComplete, StringComparison.OrdinalIgnoreCase);
     }
 }
 
@@ -39,7 +45,6 @@ public sealed class ContainerPropertyKeyCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
-        string prefix = (wordToComplete ?? "").Trim('\'', '"');
         var depot = Depot.FromEnvironment();
         var names = fakeBoundParameters["Name"] switch
         {
@@ -50,8 +55,7 @@ public sealed class ContainerPropertyKeyCompleter : IArgumentCompleter
         var patterns = names?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
         var keys = new SortedSet<string>(SpecReader.Readable(depot, n => patterns is null || patterns.Any(p => p.IsMatch(n)))
             .SelectMany(s => s.Properties.Keys), StringComparer.Ordinal);
-        return keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal))
-            .Select(k => new CompletionResult(k, k, CompletionResultType.ParameterValue, k)).ToArray();
+        return Completions.Matching(keys, wordToComplete, StringComparison.Ordinal);
     }
 }
 
@@ -61,14 +65,11 @@ public sealed class UserNameCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
-        string prefix = (wordToComplete ?? "").Trim('\'', '"');
         try
         {
-            return File.ReadLines("/etc/passwd")
-                .Select(l => l.Split(':')[0])
-                .Where(n => n.Length > 0 && !n.StartsWith('#') && n.StartsWith(prefix, StringComparison.Ordinal))
-                .Distinct().Order(StringComparer.Ordinal)
-                .Select(n => new CompletionResult(n, n, CompletionResultType.ParameterValue, n)).ToArray();
+            var users = File.ReadLines("/etc/passwd").Select(l => l.Split(':')[0]).Where(n => n.Length > 0 && !n.StartsWith('#'))
+                .Distinct().Order(StringComparer.Ordinal);
+            return Completions.Matching(users, wordToComplete, StringComparison.Ordinal);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -110,7 +111,7 @@ public sealed class ResourceLimitCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
-        string prefix = (wordToComplete ?? "").Trim('\'', '"');
+        string prefix = Completions.Prefix(wordToComplete);
         string[] limits = ReadOwnLimits();
         return RLimits.Names
             .Where(n => n.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))

@@ -35,14 +35,8 @@ public sealed class InteractionTests : ModuleSessionTest
     {
         Skip.IfNot(Environment.UserName == "root", "needs root to create containers");
         Run("New-Container -Name long /bin/sleep -ArgumentList 300 | Start-Container");
-        Ps.Commands.Clear();
-        Ps.AddScript("Wait-Container -Name long");
-        var handle = Ps.BeginInvoke();
-        Thread.Sleep(700);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        Ps.Stop();
-        Assert.Throws<PipelineStoppedException>(() => Ps.EndInvoke(handle));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"stopping took {clock.Elapsed}");
+        TimeSpan stopping = CtrlC("Wait-Container -Name long", afterMs: 700);
+        Assert.True(stopping < TimeSpan.FromSeconds(2), $"stopping took {stopping}");
         Assert.Contains(Ps.Streams.Progress, p => p.Activity == "Wait-Container long");
         Assert.Equal("Running", Assert.Single(Run("Get-Container -Name long")).Properties["State"].Value.ToString());
     }
@@ -53,14 +47,8 @@ public sealed class InteractionTests : ModuleSessionTest
         Skip.IfNot(Environment.UserName == "root", "needs root to create containers");
         // The program ignores SIGTERM, so Stop-Container waits out its -Timeout before SIGKILL; Ctrl+C ends that wait.
         Run("New-Container -Name stubborn /bin/sh -ArgumentList '-c', 'trap \"\" TERM; while :; do sleep 1; done' | Start-Container; [System.Threading.Thread]::Sleep(300)");
-        Ps.Commands.Clear();
-        Ps.AddScript("Stop-Container -Name stubborn -Timeout 60");
-        var handle = Ps.BeginInvoke();
-        Thread.Sleep(1000);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        Ps.Stop();
-        Assert.Throws<PipelineStoppedException>(() => Ps.EndInvoke(handle));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"stopping took {clock.Elapsed}");
+        TimeSpan stopping = CtrlC("Stop-Container -Name stubborn -Timeout 60", afterMs: 1000);
+        Assert.True(stopping < TimeSpan.FromSeconds(2), $"stopping took {stopping}");
         Assert.Contains(Ps.Streams.Progress, p => p.Activity == "Stop-Container stubborn");
         Assert.Equal("Running", Assert.Single(Run("Get-Container -Name stubborn")).Properties["State"].Value.ToString());
     }
@@ -82,14 +70,8 @@ public sealed class InteractionTests : ModuleSessionTest
             pid = (int)Run("$null = New-CGroup -Path stuck; $p = [System.Diagnostics.Process]::Start('sleep', '300'); Move-Process -Id $p.Id -Path stuck; $p.Id")[0].BaseObject;
             File.WriteAllText($"{ice}/cgroup.procs", pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
             File.WriteAllText($"{ice}/freezer.state", "FROZEN");
-            Ps.Commands.Clear();
-            Ps.AddScript("Remove-CGroup -Path stuck -Force -Confirm:$false -TimeoutSec 60");
-            var handle = Ps.BeginInvoke();
-            Thread.Sleep(1000);
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            Ps.Stop();
-            Assert.Throws<PipelineStoppedException>(() => Ps.EndInvoke(handle));
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"stopping took {clock.Elapsed}");
+            TimeSpan stopping = CtrlC("Remove-CGroup -Path stuck -Force -Confirm:$false -TimeoutSec 60", afterMs: 1000);
+            Assert.True(stopping < TimeSpan.FromSeconds(2), $"stopping took {stopping}");
             File.WriteAllText($"{ice}/freezer.state", "THAWED");
             Thread.Sleep(1500);
             Assert.Single(Run("Get-CGroup -Path stuck"));
@@ -129,6 +111,19 @@ public sealed class InteractionTests : ModuleSessionTest
         Assert.True(verbose.Count(v => v.StartsWith("removed /sys/fs/cgroup/", StringComparison.Ordinal) && v.EndsWith($"/{Root}/doomed", StringComparison.Ordinal)) >= Math.Max(1, hierarchies),
             string.Join("\n", verbose));
         Assert.True(SpinUntilExited((int)Run("$p.Id")[0].BaseObject), "the process in the cgroup was not killed");
+    }
+
+    /// <summary>Runs a script, stops it (Ctrl+C) after <paramref name="afterMs"/>, and returns how long the stop took.</summary>
+    private TimeSpan CtrlC(string script, int afterMs)
+    {
+        Ps.Commands.Clear();
+        Ps.AddScript(script);
+        var handle = Ps.BeginInvoke();
+        Thread.Sleep(afterMs);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Ps.Stop();
+        Assert.Throws<PipelineStoppedException>(() => Ps.EndInvoke(handle));
+        return clock.Elapsed;
     }
 
     private static bool SpinUntilExited(int pid)
