@@ -139,6 +139,21 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+/* Reads exactly len bytes (EINTR retried); -1 on end of input or an error first. */
+static int read_all(int fd, char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = read(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 /* One socket message.  MSG_NOSIGNAL: A may already be gone. */
 static void say(const char *fmt, ...)
 {
@@ -1336,26 +1351,12 @@ static int serve_main(void)
                 return 0;
             size_t got = have - head;
             memcpy(buf, area + head, got);
-            while (got < len) {
-                ssize_t n = read(0, buf + got, len - got);
-                if (n < 0 && errno == EINTR)
-                    continue;
-                if (n <= 0)
-                    return 0;
-                got += (size_t)n;
-            }
-            have = 0;
-        } else {
-            while (have < head + len) {
-                ssize_t n = read(0, area + have, head + len - have);   /* no more than this request */
-                if (n < 0 && errno == EINTR)
-                    continue;
-                if (n <= 0)
-                    return 0;
-                have += (size_t)n;
-            }
-            have = 0;
+            if (read_all(0, buf + got, len - got) < 0)
+                return 0;
+        } else if (read_all(0, area + have, head + len - have) < 0) {   /* no more than this request */
+            return 0;
         }
+        have = 0;
         buf[len] = '\0';
         errno = EINVAL;
         const char *bad = load_config(buf, len);
