@@ -11,9 +11,9 @@
  *      EOF included, before the program runs makes A kill everything it made).  Parses the
  *      config, opens the cgroup.procs files, clones C straight into the new namespaces, writes
  *      C's pid into every cgroup and (user namespace) C's id maps from outside, tells C to go
- *      on.  When D is ready, writes state.json and the "started" event into the depot, tells D
- *      to exec, and once it runs marks state.json confirmed.  It prints exactly one line:
- *        exec 0 <C host pid> <D host pid>   the program runs
+ *      on.  When D is ready, writes state.json and the "started" event into the depot and
+ *      tells D to exec.  It prints exactly one line:
+ *        exec 0 <C host pid> <D host pid> <start time>   the program runs (the time as in state.json)
  *        exec <errno> <step>                the program could not be executed
  *        error <step> <errno> <detail>      any failure before (all killed, exit 1)
  *      The engine is not asked anything in between: one request, one answer.
@@ -1276,7 +1276,7 @@ static void launch(void)
         write_all(1, line, (size_t)len);
     } else {
         char line[64];                /* one write, no stdio buffer to dirty */
-        len = snprintf(line, sizeof line, "exec 0 %d %d\n", c, d);
+        len = snprintf(line, sizeof line, "exec 0 %d %d %lld\n", c, d, started);
         write_all(1, line, (size_t)len);
     }
 }

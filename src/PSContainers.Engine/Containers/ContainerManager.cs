@@ -178,17 +178,17 @@ public sealed class ContainerManager : IDisposable
                 {
                     if (r.Group is not null && !CGroups.Exists(groupPath))
                     {
-                        CGroups.Create(groupPath);
+                        CGroups.Make(groupPath, null);
                     }
                     try
                     {
-                        CGroups.Create(cgroupPath, r.Limits);
+                        CGroups.Make(cgroupPath, r.Limits);
                     }
                     catch (PscException e) when (e.ErrorId == "CGroupExists")
                     {
                         // Maybe left by a creation cut short that no sweep has seen yet: sweep, then try once more.
                         SweepStaleEntries();
-                        CGroups.Create(cgroupPath, r.Limits);
+                        CGroups.Make(cgroupPath, r.Limits);
                     }
                     cgroupMade = true;
                 }
@@ -218,7 +218,7 @@ public sealed class ContainerManager : IDisposable
                 throw;
             }
         }
-        return Get(r.Name);
+        return Unstarted(r.Name, spec); // what Get would read back: the spec, no state.json, no exit
     }
 
     /// <summary>Creations per depot root in this process: the sweep of stale entries runs on every 64th.</summary>
@@ -349,10 +349,11 @@ public sealed class ContainerManager : IDisposable
                 throw new PscException("CGroupNotFound", ErrorKind.ObjectNotFound, $"The cgroup '{spec.CGroupPath}' of container '{name}' is gone.", spec.CGroupPath);
             }
             string dir = Depot.PathOf(name); // stdout.log and stderr.log exist since Create (psc-init makes them if not)
+            Launcher.Started started;
             try
             {
-                var (initPid, mainPid) = Launcher.Launch(Launcher.Config(spec, dir, cgroupDirs), name, timeout ?? TimeSpan.FromSeconds(30));
-                Log?.Invoke($"container '{name}': init {initPid}, main process {mainPid}");
+                started = Launcher.Launch(Launcher.Config(spec, dir, cgroupDirs), name, timeout ?? TimeSpan.FromSeconds(30));
+                Log?.Invoke($"container '{name}': init {started.InitPid}, main process {started.MainPid}");
             }
             catch (PscException)
             {
@@ -366,7 +367,19 @@ public sealed class ContainerManager : IDisposable
                 TryQuietly(() => Depot.AppendEvent(name, "start-failed"));
                 throw;
             }
-            return Describe(name, spec);
+            if (started.StartTimeUnixNs is not long ns)
+            {
+                return Describe(name, spec); // a psc-init that does not say when (an older one, through $PSCONTAINERS_INIT)
+            }
+            // What psc-init answered is what state.json now says, and the cgroup is the fresh one made at Create (no OOM
+            // kill, not frozen): nothing to read back. The program is exec'ing right now on the other CPU, so every
+            // read here would only slow it down.
+            Container c = Unstarted(name, spec);
+            c.State = ContainerState.Running;
+            c.InitPid = started.InitPid;
+            c.Pid = started.MainPid;
+            c.StartTime = DateTime.UnixEpoch.AddTicks(ns / 100);
+            return c;
         }
     }
 
@@ -410,21 +423,7 @@ public sealed class ContainerManager : IDisposable
     {
         state = Depot.ReadJson<ContainerRuntimeState>(name, "state.json");
         exit = Depot.ReadKeyValues(name, "exit");
-        var c = new Container
-        {
-            Name = spec.Name,
-            Spec = spec,
-            CGroupPath = spec.CGroupPath,
-            Group = spec.Group,
-            FilePath = spec.FilePath,
-            ArgumentList = spec.ArgumentList,
-            Isolation = spec.Isolation,
-            Hostname = spec.Hostname,
-            Properties = spec.Properties,
-            CreatedTime = spec.CreatedTime,
-            DepotPath = Depot.PathOf(name),
-            State = ContainerState.Created,
-        };
+        Container c = Unstarted(name, spec);
         bool sameBoot = state is null || state.BootId.Length == 0 || state.BootId == BootId();
         bool initAlive = state is not null && sameBoot && PidHandle.IsAlive(state.InitPid, state.InitStartTicks);
         if (state is null)
@@ -452,6 +451,23 @@ public sealed class ContainerManager : IDisposable
         c.InitPid = null;
         return c;
     }
+
+    /// <summary>The container a spec describes before anything ran: what every Container starts from.</summary>
+    private Container Unstarted(string name, ContainerSpec spec) => new()
+    {
+        Name = spec.Name,
+        Spec = spec,
+        CGroupPath = spec.CGroupPath,
+        Group = spec.Group,
+        FilePath = spec.FilePath,
+        ArgumentList = spec.ArgumentList,
+        Isolation = spec.Isolation,
+        Hostname = spec.Hostname,
+        Properties = spec.Properties,
+        CreatedTime = spec.CreatedTime,
+        DepotPath = Depot.PathOf(name),
+        State = ContainerState.Created,
+    };
 
     /// <summary>
     /// OOM kills come from the cgroup's own counter (v2 memory.events oom_kill, v1 memory.oom_control oom_kill); each

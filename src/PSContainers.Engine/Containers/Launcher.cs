@@ -9,9 +9,10 @@ namespace PSContainers.Containers;
 /// <summary>
 /// Starts a container through psc-init: the config records go in, one answer line comes out. psc-init joins the
 /// cgroups, clones init into the namespaces, forks the main process, records state.json and the "started" event in
-/// the depot and lets the program run; it answers "exec 0 &lt;init pid&gt; &lt;main pid&gt;", "exec &lt;errno&gt; &lt;step&gt;"
-/// when the program could not be executed, or "error &lt;step&gt; &lt;errno&gt; &lt;detail&gt;" for any setup failure (after
-/// killing what it made). The .NET process never forks, reaps or becomes a subreaper itself.
+/// the depot and lets the program run; it answers "exec 0 &lt;init pid&gt; &lt;main pid&gt; &lt;start time in ns&gt;",
+/// "exec &lt;errno&gt; &lt;step&gt;" when the program could not be executed, or "error &lt;step&gt; &lt;errno&gt; &lt;detail&gt;"
+/// for any setup failure (after killing what it made). The .NET process never forks, reaps or becomes a subreaper
+/// itself.
 ///
 /// The psc-init that does this is resident (`psc-init --serve`, a small pool per process and psc-init path), so a
 /// start costs no process start of its own: on this kind of machine an exec is a millisecond and more. A server
@@ -111,8 +112,12 @@ internal static class Launcher
         }
     }
 
-    /// <summary>Starts the container <paramref name="config"/> describes; returns the host pids of init and the main process.</summary>
-    public static (int InitPid, int MainPid) Launch(byte[] config, string name, TimeSpan timeout)
+    /// <summary>What a start answered: the host pids of init and the main process, and when it started (the same
+    /// values psc-init wrote to state.json; the time is absent from a psc-init older than the engine).</summary>
+    public readonly record struct Started(int InitPid, int MainPid, long? StartTimeUnixNs);
+
+    /// <summary>Starts the container <paramref name="config"/> describes.</summary>
+    public static Started Launch(byte[] config, string name, TimeSpan timeout)
     {
         string init = InitPath;
         if (!File.Exists(init))
@@ -134,7 +139,7 @@ internal static class Launcher
             server.Dispose();
             throw;
         }
-        string[] f = line?.Split(' ', 4) ?? Array.Empty<string>();
+        string[] f = line?.Split(' ', 5) ?? Array.Empty<string>();
         if (line is not null && !server.TimedOut)
         {
             idle.Push(server); // a clear answer, good or bad: the server is ready for the next start
@@ -148,10 +153,11 @@ internal static class Launcher
             // Even when the program got to run meanwhile: the caller takes down whatever was made.
             throw new PscException("ContainerStartTimeout", ErrorKind.OperationTimeout, $"psc-init did not answer in time while starting container '{name}'.", name);
         }
-        if (f.Length == 4 && f[0] == "exec" && f[1] == "0" && int.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out int initPid)
+        if (f.Length >= 4 && f[0] == "exec" && f[1] == "0" && int.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out int initPid)
             && int.TryParse(f[3], NumberStyles.None, CultureInfo.InvariantCulture, out int mainPid))
         {
-            return (initPid, mainPid);
+            return new Started(initPid, mainPid,
+                f.Length == 5 && long.TryParse(f[4], NumberStyles.None, CultureInfo.InvariantCulture, out long ns) ? ns : null);
         }
         if (line is null)
         {
