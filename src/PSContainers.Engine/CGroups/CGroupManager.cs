@@ -92,6 +92,13 @@ public sealed class CGroupManager : IDisposable
     /// <summary>Optional audit hook: every cgroupfs write and signal, as text (for -Verbose).</summary>
     public Action<string>? Log { get; set; }
 
+    /// <summary>
+    /// True: stop as on a host without cgroup2: <see cref="Kill"/> skips cgroup.kill, and freezing goes through the v1
+    /// freezer where the cgroup has one. So the benchmark and tests can time and test freeze → SIGKILL each → thaw
+    /// through freezer.state on a hybrid host, which otherwise always has cgroup.kill and cgroup.freeze.
+    /// </summary>
+    internal bool V1StopPath { get; set; }
+
     public string Resolve(string path) => CGroupPath.Resolve(path, ProjectRoot);
 
     public bool IsManaged(string path) => CGroupPath.IsAtOrBelow(path, ProjectRoot);
@@ -628,15 +635,9 @@ public sealed class CGroupManager : IDisposable
 
     private (CGroupTree Tree, bool V2)? FreezerOf(string path)
     {
-        if (Unified is CGroupTree u && path != "/" && u.HasFile(path, "cgroup.freeze"))
-        {
-            return (u, true);
-        }
-        if (_drivers.TryGetValue("freezer", out var d) && !d.Tree.IsV2 && d.Tree.Exists(path))
-        {
-            return (d.Tree, false);
-        }
-        return null;
+        CGroupTree? v2 = Unified is CGroupTree u && path != "/" && u.HasFile(path, "cgroup.freeze") ? u : null;
+        CGroupTree? v1 = _drivers.TryGetValue("freezer", out var d) && !d.Tree.IsV2 && d.Tree.Exists(path) ? d.Tree : null;
+        return v2 is not null && (v1 is null || !V1StopPath) ? (v2, true) : v1 is not null ? (v1, false) : null;
     }
 
     private void SetFrozen(string path, bool frozen, TimeSpan timeout)
@@ -686,7 +687,7 @@ public sealed class CGroupManager : IDisposable
         var limit = timeout ?? TimeSpan.FromSeconds(10);
         var sw = Stopwatch.StartNew();
         bool killedByKernel = false;
-        if (Unified is CGroupTree u && path != "/" && u.HasFile(path, "cgroup.kill"))
+        if (!V1StopPath && Unified is CGroupTree u && path != "/" && u.HasFile(path, "cgroup.kill"))
         {
             int err = u.TryWrite(path, "cgroup.kill", "1");
             if (err == 0)
