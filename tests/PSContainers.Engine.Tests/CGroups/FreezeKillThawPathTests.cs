@@ -54,11 +54,11 @@ public sealed class FreezeKillThawPathTests
         while (true)
         {
             pids = m.SubtreeProcessIds(path);
-            if (pids.Count == expected && pids.Count(p => p != sh.Id && Comm(p) == "sleep") == expected - 1)
+            if (pids.Count == expected && pids.Count(p => p != sh.Id && Procs.Comm(p) == "sleep") == expected - 1)
             {
                 break;
             }
-            Assert.True(DateTime.UtcNow < deadline, $"the tree did not form: {pids.Count} of {expected} processes ({string.Join(", ", pids.Select(p => $"{p} {Comm(p)}"))})");
+            Assert.True(DateTime.UtcNow < deadline, $"the tree did not form: {pids.Count} of {expected} processes ({string.Join(", ", pids.Select(p => $"{p} {Procs.Comm(p)}"))})");
             Thread.Sleep(10);
         }
         // The tree is what it claims to be.
@@ -83,7 +83,7 @@ public sealed class FreezeKillThawPathTests
         string all = string.Join("\n", log);
         foreach (var (pid, start) in before)
         {
-            Assert.False(Alive(pid, start), $"process {pid} ({Comm(pid)}) survived Kill. Log:\n{all}");
+            Assert.False(Procs.Alive(pid, start), $"process {pid} ({Procs.Comm(pid)}) survived Kill. Log:\n{all}");
         }
         Assert.Empty(m.SubtreeProcessIds(path));
         if (m.Unified is not null)
@@ -104,26 +104,6 @@ public sealed class FreezeKillThawPathTests
         int lastKill = log.FindLastIndex(l => l.StartsWith("sent SIGKILL to ", StringComparison.Ordinal));
         Assert.True(log.FindIndex(lastKill, l => l == $"wrote '{thawed}' to {file}") > lastKill, $"no thaw of {file} after the kills. Log:\n{all}");
         Assert.False(m.IsFrozen(path) == true, $"{path} was left frozen");
-    }
-
-    /// <summary>Still alive: same pid and start time, not a zombie, and not exiting (a killed task leaves its cgroup early in its exit).</summary>
-    private static bool Alive(int pid, ulong start)
-    {
-        const uint PfExiting = 0x4;
-        var st = ProcStat.Read(pid);
-        return st is not null && st.StartTime == start && st.State is not ('Z' or 'X') && (st.Flags & PfExiting) == 0;
-    }
-
-    private static string Comm(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/comm").Trim();
-        }
-        catch (IOException)
-        {
-            return "";
-        }
     }
 
     /// <summary>The session id: the 4th field after the command in /proc/&lt;pid&gt;/stat (state, ppid, pgrp, session).</summary>

@@ -28,7 +28,7 @@ public class HostileTests
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(force ? 1 : 2), $"run {run}: stop took {sw.Elapsed.TotalSeconds:0.00} s");
         Assert.Equal(ContainerState.Exited, stopped.State);
         Assert.Empty(h.Manager.CGroups.SubtreeProcessIds(c.CGroupPath));
-        Assert.All(seen, p => Assert.False(Alive(p), $"run {run}: process {p.Pid} survived"));
+        Assert.All(seen, p => Assert.False(Procs.Alive(p.Pid, p.Start), $"run {run}: process {p.Pid} survived"));
     }
 
     [SkippableTheory]
@@ -52,7 +52,7 @@ public class HostileTests
         var bound = force ? TimeSpan.FromSeconds(1) : timeout + TimeSpan.FromSeconds(1);
         Assert.True(sw.Elapsed < bound, $"run {run}: stop of {seen.Count} processes took {sw.Elapsed.TotalSeconds:0.00} s (bound {bound.TotalSeconds} s)");
         Assert.Empty(h.Manager.CGroups.SubtreeProcessIds(c.CGroupPath));
-        Assert.All(seen, p => Assert.False(Alive(p), $"run {run}: process {p.Pid} survived"));
+        Assert.All(seen, p => Assert.False(Procs.Alive(p.Pid, p.Start), $"run {run}: process {p.Pid} survived"));
     }
 
     [SkippableFact]
@@ -108,30 +108,11 @@ public class HostileTests
     {
         var sw = Stopwatch.StartNew();
         IReadOnlyList<int> pids;
-        while ((pids = h.Manager.CGroups.SubtreeProcessIds(path)).Count < count || (settled && pids.Any(p => Comm(p) == "sh")))
+        while ((pids = h.Manager.CGroups.SubtreeProcessIds(path)).Count < count || (settled && pids.Any(p => Procs.Comm(p) == "sh")))
         {
             Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), $"only {pids.Count} of {count} processes after 60 s");
             Thread.Sleep(20);
         }
         return pids.Select(p => (p, ProcStat.Read(p)?.StartTime ?? 0)).Where(x => x.Item2 != 0).ToList();
-    }
-
-    private static string Comm(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/comm").Trim();
-        }
-        catch (IOException)
-        {
-            return "";
-        }
-    }
-
-    /// <summary>Same process (pid and start time), not a zombie and not already exiting (PF_EXITING).</summary>
-    private static bool Alive((int Pid, ulong Start) p)
-    {
-        var st = ProcStat.Read(p.Pid);
-        return st is not null && st.StartTime == p.Start && st.State is not ('Z' or 'X') && (st.Flags & 0x4) == 0;
     }
 }
