@@ -702,7 +702,7 @@ public sealed class CGroupManager : IDisposable
         // not yet empty only slowed them down (4-5 rounds per stop of 1000). A new round runs when the list has a pid
         // not yet signalled, or 200 ms after the last (a pid reused meanwhile, a process stuck in the kernel).
         var signalled = new HashSet<int>();
-        long lastRound = long.MinValue / 2;
+        long lastRound = 0; // the first pass always runs a round: nothing is signalled yet
         // After cgroup.kill the kernel says when the last one is gone: wait for that notice, not by polling.
         if (killedByKernel && Unified is CGroupTree unified)
         {
