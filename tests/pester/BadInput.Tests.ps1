@@ -305,7 +305,7 @@ Describe 'Bad input' {
     It 'has a case for every parameter of every cmdlet, or says why none can be bad' -ForEach @(@{ Covered = @($cases | ForEach-Object { "$($_.Cmdlet)/$($_.Parameter)" }) }) {
         # Parameters where no value is bad; each with the reason.
         $NoBadValue = @{
-            'New-Container/ScriptBlock'   = 'any script block is a valid program for the Shell'
+            'New-Container/ScriptBlock'   = 'any script block is a valid program for pwsh'
             'Set-ContainerProperty/Value' = 'any string is stored as given'
         }
         $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters

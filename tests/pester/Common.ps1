@@ -1,7 +1,6 @@
 # Shared setup for the Pester suite: dot-source it from BeforeAll. It imports the built module (from
 # $env:PSCONTAINERS_MODULE_PATH or the repository's out/ folder) and gives each test file a cgroup root of its
 # own, so files never see each other's cgroups and AfterAll can remove everything the file created.
-# Only core cmdlets and .NET are used here, so this runs under Pester and under the project's own runner alike.
 
 $script:RepoRoot = [System.IO.Path]::GetFullPath([System.IO.Path]::Combine($PSScriptRoot, '..', '..'))
 $moduleBase = if ($env:PSCONTAINERS_MODULE_PATH) { $env:PSCONTAINERS_MODULE_PATH } else { [System.IO.Path]::Combine($script:RepoRoot, 'out') }
@@ -10,7 +9,10 @@ if ($manifests.Count -ne 1) { throw "Expected one built module under $moduleBase
 $script:ModuleManifest = $manifests[0]
 Import-Module $script:ModuleManifest -Force -ErrorAction Stop
 
-$script:Shell = [System.IO.Path]::Combine($moduleBase, 'shell', 'pscsh')
+$script:ModuleBase = $moduleBase
+# A second PowerShell process is real pwsh: the one running these tests ($PSHOME's apphost, whether it was started as
+# pwsh, `dotnet pwsh.dll` or the .NET tool shim).
+$script:Shell = [System.IO.Path]::Combine($PSHOME, 'pwsh')
 $script:IsRoot = [Environment]::UserName -eq 'root'
 
 function New-TestRoot {
@@ -85,21 +87,52 @@ function Test-CGroupDirectory([string]$Path) {
     $false
 }
 
+function Get-PwshForAnyUser {
+    # A pwsh another user can run. $PSHOME often lies below a folder only its owner may enter (the .NET tool under
+    # /root/.nuget): then a copy of $PSHOME under out/ (its files readable and the apphost executable by all) is made
+    # once and used. Returns the path of its pwsh.
+    $self = [System.IO.Path]::Combine($PSHOME, 'pwsh')
+    $dir = $PSHOME
+    $open = $true
+    while ($dir) {
+        if (-not ([System.IO.File]::GetUnixFileMode($dir) -band [System.IO.UnixFileMode]::OtherExecute)) { $open = $false; break }
+        $dir = [System.IO.Path]::GetDirectoryName($dir)
+    }
+    if ($open -and ([System.IO.File]::GetUnixFileMode($self) -band [System.IO.UnixFileMode]::OtherExecute)) { return $self }
+    $copy = [System.IO.Path]::Combine($script:RepoRoot, 'out', 'pwsh-any-user', $PSVersionTable.PSVersion.ToString())
+    $done = [System.IO.Path]::Combine($copy, '.complete')
+    if (-not [System.IO.File]::Exists($done)) {
+        $tmp = "$copy.$PID"
+        [System.IO.Directory]::CreateDirectory([System.IO.Path]::GetDirectoryName($copy)) | Out-Null
+        & cp -a $PSHOME $tmp
+        & chmod -R 'a+rX' $tmp
+        & chmod 'a+x' ([System.IO.Path]::Combine($tmp, 'pwsh'))
+        if ($LASTEXITCODE -ne 0) { throw "Could not copy $PSHOME to $tmp for other users" }
+        [System.IO.File]::WriteAllText([System.IO.Path]::Combine($tmp, '.complete'), '')
+        try { [System.IO.Directory]::Move($tmp, $copy) } catch { & rm -rf $tmp }  # another file made it first
+    }
+    [System.IO.Path]::Combine($copy, 'pwsh')
+}
+
 function Invoke-Shell([string[]]$Arguments, [string]$AsUser) {
-    # Runs the built Shell as a separate process; returns @{ ExitCode; Output } (stdout and stderr together).
-    $psi = [System.Diagnostics.ProcessStartInfo]::new($(if ($AsUser) { 'setpriv' } else { $script:Shell }))
+    # Runs real pwsh as a separate process, the built module first on its PSModulePath; returns @{ ExitCode; Output }
+    # (stdout and stderr together).
+    $pwsh = if ($AsUser) { Get-PwshForAnyUser } else { $script:Shell }
+    $psi = [System.Diagnostics.ProcessStartInfo]::new($(if ($AsUser) { 'setpriv' } else { $pwsh }))
     if ($AsUser) {
-        foreach ($a in "--reuid=$AsUser", "--regid=$AsUser", '--clear-groups', '--', $script:Shell) { $psi.ArgumentList.Add($a) }
+        foreach ($a in "--reuid=$AsUser", "--regid=$AsUser", '--clear-groups', '--', $pwsh) { $psi.ArgumentList.Add($a) }
         $psi.Environment['HOME'] = '/tmp'
         $psi.Environment['DOTNET_CLI_HOME'] = '/tmp'
     }
+    $psi.Environment['PSModulePath'] = $script:ModuleBase
+    $psi.Environment['NO_COLOR'] = '1'
     foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
     $psi.RedirectStandardOutput = $true
     $psi.RedirectStandardError = $true
     $p = [System.Diagnostics.Process]::Start($psi)
     $stderr = $p.StandardError.ReadToEndAsync()
     $stdout = $p.StandardOutput.ReadToEnd()
-    if (-not $p.WaitForExit(60000)) { $p.Kill($true); throw "The Shell did not finish within 60 s: $Arguments" }
+    if (-not $p.WaitForExit(60000)) { $p.Kill($true); throw "pwsh did not finish within 60 s: $Arguments" }
     @{ ExitCode = $p.ExitCode; Output = $stdout + $stderr.Result }
 }
 

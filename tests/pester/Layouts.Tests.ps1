@@ -271,7 +271,7 @@ Describe 'A container''s life on this kernel''s layout' {
         foreach ($c in Get-Container) { Remove-Container -Name $c.Name -Force -Confirm:$false }
     }
 
-    It 'starts, is measured, freezes through the layout''s freezer, and a second Shell finds it and stops its double-forked tree' {
+    It 'starts, is measured, freezes through the layout''s freezer, and a second pwsh finds it and stops its double-forked tree' {
         $tree = '(setsid sh -c "trap \"\" TERM; exec sleep 300" &); sleep 300 & (sleep 300 &); trap "" TERM; echo up; wait'
         $c = New-Container -Name life /bin/sh -ArgumentList '-c', $tree -MemoryLimit 64MB -PidsLimit 50 | Start-Container -PassThru
         $c.State | Should -Be 'Running'
@@ -303,7 +303,7 @@ Describe 'A container''s life on this kernel''s layout' {
             "`$c = Get-Container -Name life; ""state `$(`$c.State) `$(`$c.Pid)""; " +
             """pids `$((Get-ContainerStats -Name life).PidsCurrent)""; " +
             "Stop-Container -Name life -Timeout 1; ""after `$((Get-Container -Name life).State)"""
-        $r = Invoke-Process $Shell @('-NoProfile', '-NonInteractive', '-Command', $cmd)
+        $r = Invoke-Process $Shell @('-NoProfile', '-NonInteractive', '-Command', $cmd) @{ PSModulePath = $ModuleBase }
         $r.ExitCode | Should -Be 0 -Because $r.Output
         $lines = $r.Output.Trim().Split("`n")
         $lines | Should -Contain "state Running $($c.Pid)"
@@ -378,7 +378,7 @@ Describe 'Rootless on a delegated cgroup v2 subtree' {
             "`$g = Get-CGroup -Path rl; ""limits `$(`$g.MemoryLimit) `$(`$g.PidsLimit)""; Remove-Container -Name rl"
         # The session is moved into its leaf by root, then drops to the user (as a login through systemd would).
         $r = Invoke-Process /bin/sh @('-c', 'echo $$ > "$0/cgroup.procs" && exec setpriv --reuid="$1" --regid="$1" --clear-groups -- "$2" -NoProfile -NonInteractive -Command "$3"',
-            "$Unified/$Root/deleg/session", "$Uid", $Shell, $user) @{ HOME = '/tmp'; DOTNET_CLI_HOME = '/tmp' }
+            "$Unified/$Root/deleg/session", "$Uid", (Get-PwshForAnyUser), $user) @{ HOME = '/tmp'; DOTNET_CLI_HOME = '/tmp'; PSModulePath = $ModuleBase }
         $r.ExitCode | Should -Be 0 -Because $r.Output
         $lines = $r.Output.Trim().Split("`n") | ForEach-Object { $_.Trim() }
         $lines[0] | Should -Be "0::/$Root/deleg/rl" -Because $r.Output

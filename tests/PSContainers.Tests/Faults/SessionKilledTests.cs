@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using PSContainers.Tests.ShellTests;
+using PSContainers.Tests.Module;
 
 namespace PSContainers.Tests.Faults;
 
@@ -25,7 +25,7 @@ public class SessionKilledTests
         var env = new Dictionary<string, string?> { ["PSCONTAINERS_DEPOT"] = depot, ["PSCONTAINERS_CGROUP_ROOT"] = "/" + tag };
         try
         {
-            var psi = new ProcessStartInfo(Pscsh.Executable) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var psi = new ProcessStartInfo(Pwsh.Executable) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (string a in new[] { "-NoProfile", "-NonInteractive", "-Command",
                 "$i = 0; while ($true) { $n = 'k' + $i; New-Container -Name $n /bin/sleep 1000 -MemoryLimit 64MB -PidsLimit 20 | Start-Container; " +
                 "Stop-Container -Name $n -Force | Out-Null; if ($i % 2) { Remove-Container -Name $n }; $i++ }" })
@@ -59,7 +59,7 @@ public class SessionKilledTests
                 $"launchers of the killed session still alive: {string.Join(", ", launchers.Where(Alive))}");
 
             // A new session: every container is in a true state and none is damaged; then it removes them all.
-            var look = Pscsh.Run(new[] { "-NoProfile", "-NonInteractive", "-Command",
+            var look = Pwsh.Run(new[] { "-NoProfile", "-NonInteractive", "-Command",
                 "$all = @(Get-Container -WarningVariable damaged); \"damaged=$($damaged.Count)\"; foreach ($c in $all) { \"$($c.Name)=$($c.State)\" }; " +
                 "Get-Container | Remove-Container -Force -Confirm:$false; New-Container -Name sweep /bin/true | Out-Null; Remove-Container -Name sweep" },
                 environment: env);

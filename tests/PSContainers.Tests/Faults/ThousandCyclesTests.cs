@@ -1,5 +1,5 @@
 using System.Globalization;
-using PSContainers.Tests.ShellTests;
+using PSContainers.Tests.Module;
 
 namespace PSContainers.Tests.Faults;
 
@@ -49,7 +49,7 @@ public class ThousandCyclesTests
         ShellResult r;
         try
         {
-            r = Pscsh.Run(new[] { "-NoProfile", "-NonInteractive", "-File", script, "-Warm", "100", "-Half", "500" },
+            r = Pwsh.Run(new[] { "-NoProfile", "-NonInteractive", "-File", script, "-Warm", "100", "-Half", "500" },
                 environment: new Dictionary<string, string?> { ["PSCONTAINERS_DEPOT"] = depot, ["PSCONTAINERS_CGROUP_ROOT"] = "/" + tag },
                 timeout: TimeSpan.FromMinutes(5));
         }
@@ -65,7 +65,7 @@ public class ThousandCyclesTests
             }
         }
         Assert.True(r.ExitCode == 0 && r.StdErr.Trim().Length == 0, r.ToString());
-        var snaps = Pscsh.Lines(r.StdOut).Where(l => l.StartsWith("SNAP ", StringComparison.Ordinal)).Select(Session.Parse).ToArray();
+        var snaps = Pwsh.Lines(r.StdOut).Where(l => l.StartsWith("SNAP ", StringComparison.Ordinal)).Select(Session.Parse).ToArray();
         Assert.True(snaps.Length == 3, r.ToString());
         var (warm, half, end) = (snaps[0], snaps[1], snaps[2]);
         Console.WriteLine($"1000 cycles: after warm-up {warm}, after 500 {half}, after 1000 {end}");

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using PSContainers.Tests.Module;
-using PSContainers.Tests.ShellTests;
 
 namespace PSContainers.Tests.Help;
 
@@ -270,7 +269,7 @@ public sealed class DocExampleTests
         ShellResult r;
         try
         {
-            r = Pscsh.Run(["-NoProfile", "-NonInteractive", "-File", driver], environment: env, workingDirectory: drive, timeout: TimeSpan.FromMinutes(4));
+            r = Pwsh.Run(["-NoProfile", "-NonInteractive", "-File", driver], environment: env, workingDirectory: drive, timeout: TimeSpan.FromMinutes(4));
         }
         finally
         {
@@ -363,7 +362,7 @@ public sealed class DocExampleTests
     {
         // Every container and cgroup of the run, and every process the examples started from the shell (their
         // cgroups are removed with -Force, which kills what is in them).
-        Pscsh.Run(["-NoProfile", "-NonInteractive", "-Command",
+        Pwsh.Run(["-NoProfile", "-NonInteractive", "-Command",
             "Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -Confirm:$false -ErrorAction SilentlyContinue; " +
             "Remove-Container -Name broken -Force -Confirm:$false -ErrorAction SilentlyContinue; " +
             $"Remove-CGroup -Path /{root}, /{root}-ci -Recurse -Force -Confirm:$false -ErrorAction SilentlyContinue"],

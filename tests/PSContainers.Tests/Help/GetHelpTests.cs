@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using PSContainers.Tests.Module;
-using PSContainers.Tests.ShellTests;
 
 namespace PSContainers.Tests.Help;
 
@@ -153,7 +152,7 @@ public sealed class GetHelpTests(HelpRunspace shell) : IClassFixture<HelpRunspac
     public void ThroughTheShell_GetHelpFullRendersSynopsisParametersAndExamples()
     {
         MarkdownDoc md = MarkdownDoc.Load("New-CGroup.md");
-        ShellResult r = Pscsh.Run(["-NoProfile", "-Command", "Get-Help New-CGroup -Full"], timeout: TimeSpan.FromSeconds(60));
+        ShellResult r = Pwsh.Run(["-NoProfile", "-Command", "Get-Help New-CGroup -Full"], timeout: TimeSpan.FromSeconds(60));
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal(string.Empty, r.StdErr);
 
@@ -172,7 +171,7 @@ public sealed class GetHelpTests(HelpRunspace shell) : IClassFixture<HelpRunspac
     [Fact]
     public void ThroughTheShell_GetHelpAboutPrintsTheTopic()
     {
-        ShellResult r = Pscsh.Run(["-NoProfile", "-Command", "Get-Help about_PSContainers"], timeout: TimeSpan.FromSeconds(60));
+        ShellResult r = Pwsh.Run(["-NoProfile", "-Command", "Get-Help about_PSContainers"], timeout: TimeSpan.FromSeconds(60));
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.StartsWith("TOPIC\n    about_PSContainers\n", r.StdOut, StringComparison.Ordinal);
         Assert.Contains("\nLONG DESCRIPTION\n", r.StdOut, StringComparison.Ordinal);

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Xml.Linq;
 using PSContainers.Tests.Module;
-using PSContainers.Tests.ShellTests;
 
 namespace PSContainers.Tests.Help;
 

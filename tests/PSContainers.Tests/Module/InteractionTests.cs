@@ -244,7 +244,7 @@ public sealed class InteractionTests : ModuleSessionTest
         const string operation = "Performing the operation \"Kill every process of the container, then remove its cgroup and depot entry\" on target \"guarded\".";
 
         // At the default $ConfirmPreference (High) -Force asks; "n" leaves everything as it was.
-        var no = ShellTests.Pscsh.Run(["-NoProfile"], stdin: import + "Remove-Container -Name guarded -Force\nn\nRemove-CGroup -Path guardedcg -Force\nn\n");
+        var no = Pwsh.Run(["-NoProfile"], stdin: import + "Remove-Container -Name guarded -Force\nn\nRemove-CGroup -Path guardedcg -Force\nn\n");
         Assert.True(no.ExitCode == 0, no.ToString());
         Assert.Contains("Confirm (high impact)", no.StdOut, StringComparison.Ordinal);
         Assert.Contains(operation, no.StdOut, StringComparison.Ordinal);
@@ -254,7 +254,7 @@ public sealed class InteractionTests : ModuleSessionTest
 
         // A host that cannot prompt fails the call and changes nothing; without -Force nothing is asked (the container
         // is running, so that is a plain error).
-        var nonInteractive = ShellTests.Pscsh.Run(["-NoProfile", "-NonInteractive", "-Command", import + "Remove-Container -Name guarded -Force"]);
+        var nonInteractive = Pwsh.Run(["-NoProfile", "-NonInteractive", "-Command", import + "Remove-Container -Name guarded -Force"]);
         Assert.True(nonInteractive.ExitCode != 0, nonInteractive.ToString());
         Assert.Contains("NonInteractive mode", nonInteractive.StdErr, StringComparison.Ordinal);
         Assert.Equal("Running", Run("(Get-Container -Name guarded).State")[0].ToString());
@@ -266,7 +266,7 @@ public sealed class InteractionTests : ModuleSessionTest
         Assert.Empty(Run("Get-CGroup -Path guardedcg -ErrorAction SilentlyContinue", allowErrors: true));
 
         // "y" removes it.
-        var yes = ShellTests.Pscsh.Run(["-NoProfile"], stdin: import + "Remove-Container -Name guarded -Force\ny\n");
+        var yes = Pwsh.Run(["-NoProfile"], stdin: import + "Remove-Container -Name guarded -Force\ny\n");
         Assert.True(yes.ExitCode == 0, yes.ToString());
         Assert.Empty(Run("Get-Container"));
     }

@@ -4,7 +4,6 @@ using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Runtime.InteropServices;
 using System.Xml.Linq;
-using PSContainers.Tests.ShellTests;
 
 namespace PSContainers.Tests.Module;
 
@@ -18,7 +17,7 @@ public sealed class PackageFixture
 
     public PackageFixture()
     {
-        Build = Pscsh.Run(
+        Build = Pwsh.Run(
             ["-NoProfile", "-NonInteractive", "-File", Path.Combine(Repo.Root, "build.ps1"), "-Task", "Package", "-NoBuild", "-ProjectUri", ProjectUri],
             workingDirectory: Repo.Root, timeout: TimeSpan.FromMinutes(3));
         string psd1 = File.ReadAllText(Path.Combine(Repo.Root, "module", "PSContainers.psd1"));
@@ -198,7 +197,7 @@ public sealed class PackageTests(PackageFixture package) : IClassFixture<Package
             }
 
             // A fresh shell whose PSModulePath starts with the clean module path: the module is found there by name.
-            ShellResult r = Pscsh.Run(["-NoProfile", "-NonInteractive", "-Command", """
+            ShellResult r = Pwsh.Run(["-NoProfile", "-NonInteractive", "-Command", """
                 $ErrorActionPreference = 'Stop'
                 $m = Import-Module PSContainers -PassThru
                 "base=$($m.ModuleBase)"
@@ -232,7 +231,7 @@ public sealed class PackageTests(PackageFixture package) : IClassFixture<Package
         {
             if (Directory.Exists(Path.Combine(modules, "PSContainers")))
             {
-                Pscsh.Run(["-NoProfile", "-NonInteractive", "-Command",
+                Pwsh.Run(["-NoProfile", "-NonInteractive", "-Command",
                     $"Get-Container | Remove-Container -Force -Confirm:$false -ErrorAction SilentlyContinue; Remove-CGroup -Path /{cgroupRoot} -Recurse -Force -Confirm:$false -ErrorAction SilentlyContinue"],
                     environment: env, timeout: TimeSpan.FromSeconds(60));
             }

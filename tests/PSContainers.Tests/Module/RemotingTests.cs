@@ -1,7 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using PSContainers.Tests.ShellTests;
 
 namespace PSContainers.Tests.Module;
 
@@ -200,7 +199,7 @@ public sealed class RemotingTests : ModuleSessionTest
         var env = new Dictionary<string, string?> { ["PSCONTAINERS_DEPOT"] = depot, ["PSCONTAINERS_CGROUP_ROOT"] = Root + "-r" };
         try
         {
-            ShellResult r = Pscsh.Run(["-NoProfile", "-NonInteractive", "-Command", """
+            ShellResult r = Pwsh.Run(["-NoProfile", "-NonInteractive", "-Command", """
                 $ErrorActionPreference = 'Stop'
                 function Wire($o) { [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($o)) }
                 $null = New-CGroup -Path batch/nightly -PidsLimit 10
@@ -245,7 +244,7 @@ public sealed class RemotingTests : ModuleSessionTest
         }
         finally
         {
-            Pscsh.Run(["-NoProfile", "-NonInteractive", "-Command",
+            Pwsh.Run(["-NoProfile", "-NonInteractive", "-Command",
                 $"Get-Container | Remove-Container -Force -Confirm:$false; Remove-CGroup -Path /{Root}-r -Recurse -Force -Confirm:$false -ErrorAction SilentlyContinue"],
                 environment: env, timeout: TimeSpan.FromSeconds(60));
         }

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace PSContainers.Tests.ShellTests;
+namespace PSContainers.Tests.Module;
 
-/// <summary>The outcome of one run of the built shell.</summary>
+/// <summary>The outcome of one run of pwsh.</summary>
 public sealed record ShellResult(int ExitCode, string StdOut, string StdErr)
 {
     public override string ToString() =>
@@ -11,37 +11,60 @@ public sealed record ShellResult(int ExitCode, string StdOut, string StdErr)
 }
 
 /// <summary>
-/// Starts the real built shell, out/shell/pscsh, as a child process the way a user would, with
-/// every stream redirected and a timeout after which the process is killed and the test fails.
+/// Starts real pwsh (PowerShell 7.6.10, the local .NET tool pinned in .config/dotnet-tools.json and restored by this
+/// project's build) as a child process the way a user would: out/ first on PSModulePath, so `Import-Module
+/// PSContainers` and command auto-loading find the built module, every stream redirected, and a timeout after which
+/// the process is killed and the test fails. $env:PSCONTAINERS_PWSH names another pwsh (7.4 or later) instead.
 /// </summary>
-public static class Pscsh
+public static class Pwsh
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
-    private static readonly Lazy<string> s_repoRoot = new(FindRepoRoot);
+    private static readonly Lazy<string> s_executable = new(Find);
 
     /// <summary>The directory that holds PSContainers.sln.</summary>
-    public static string RepoRoot => s_repoRoot.Value;
+    public static string RepoRoot => Repo.Root;
 
-    /// <summary>out/ - the directory the shell puts first on PSModulePath.</summary>
-    public static string OutDir => Path.Combine(RepoRoot, "out");
+    /// <summary>out/ - the directory put first on PSModulePath.</summary>
+    public static string OutDir => Repo.Out;
 
-    public static string Executable => Path.Combine(RepoRoot, "out", "shell", "pscsh");
+    /// <summary>The pwsh executable (the apphost in $PSHOME).</summary>
+    public static string Executable => s_executable.Value;
 
-    private static string FindRepoRoot()
+    /// <summary>$PSHOME of that pwsh.</summary>
+    public static string Home => Path.GetDirectoryName(Executable)!;
+
+    /// <summary>The PowerShell version the tool manifest pins.</summary>
+    public static string PinnedVersion
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        get
         {
-            if (File.Exists(Path.Combine(dir.FullName, "PSContainers.sln")))
-            {
-                return dir.FullName;
-            }
+            string manifest = File.ReadAllText(Path.Combine(Repo.Root, ".config", "dotnet-tools.json"));
+            var m = System.Text.RegularExpressions.Regex.Match(manifest, "\"powershell\"\\s*:\\s*\\{\\s*\"version\"\\s*:\\s*\"([^\"]+)\"");
+            Assert.True(m.Success, ".config/dotnet-tools.json does not pin the powershell tool");
+            return m.Groups[1].Value;
         }
-
-        throw new InvalidOperationException("PSContainers.sln not found above " + AppContext.BaseDirectory);
     }
 
-    /// <summary>Runs pscsh with the arguments; <paramref name="stdin"/> is written and then closed.</summary>
+    /// <summary>The NuGet global packages folder, where `dotnet tool restore` and PackageDownload put packages.</summary>
+    public static string NuGetPackages =>
+        Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p
+            ? p
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
+    private static string Find()
+    {
+        if (Environment.GetEnvironmentVariable("PSCONTAINERS_PWSH") is { Length: > 0 } given)
+        {
+            return given;
+        }
+
+        string path = Path.Combine(NuGetPackages, "powershell", PinnedVersion, "tools", "net10.0", "any", "unix", "pwsh");
+        Assert.True(File.Exists(path), $"pwsh {PinnedVersion} is not restored: {path} is missing (the test project's build runs 'dotnet tool restore').");
+        return path;
+    }
+
+    /// <summary>Runs pwsh with the arguments; <paramref name="stdin"/> is written and then closed.</summary>
     public static ShellResult Run(
         IEnumerable<string> args,
         string? stdin = null,
@@ -49,9 +72,7 @@ public static class Pscsh
         string? workingDirectory = null,
         TimeSpan? timeout = null)
     {
-        Assert.True(File.Exists(Executable), $"The shell was not built: {Executable} is missing.");
-
-        var psi = new ProcessStartInfo(Executable)
+                var psi = new ProcessStartInfo(Executable)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -66,11 +87,14 @@ public static class Pscsh
             psi.ArgumentList.Add(a);
         }
 
-        // A clean, predictable environment: no module-path override, no colours, no profile of the machine's user.
+        // A clean, predictable environment: the built module first on PSModulePath (pwsh adds its own folders after it), no
+        // module-path override of the tests, no colours.
         psi.Environment.Remove("PSCONTAINERS_MODULE_PATH");
-        psi.Environment.Remove("PSModulePath");
-        psi.Environment.Remove("NO_COLOR");
-        psi.Environment["TERM"] = "xterm";
+        psi.Environment["PSModulePath"] = OutDir;
+                psi.Environment["TERM"] = "xterm";
+        psi.Environment["NO_COLOR"] = "1";
+        psi.Environment["POWERSHELL_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["POWERSHELL_UPDATECHECK"] = "Off";
         if (environment is not null)
         {
             foreach (var (key, value) in environment)
@@ -124,7 +148,7 @@ public static class Pscsh
         }
         catch (IOException)
         {
-            // The shell may exit before reading all of its input (e.g. after `exit`).
+            // pwsh may exit before reading all of its input (e.g. after `exit`).
         }
 
         if (!process.WaitForExit(timeout ?? DefaultTimeout))
@@ -138,7 +162,7 @@ public static class Pscsh
             }
 
             process.WaitForExit();
-            Assert.Fail($"pscsh {string.Join(' ', args)} did not finish within {(timeout ?? DefaultTimeout).TotalSeconds} s.\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
+            Assert.Fail($"pwsh {string.Join(' ', args)} did not finish within {(timeout ?? DefaultTimeout).TotalSeconds} s.\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
         }
 
         process.WaitForExit(); // drains the asynchronous readers
@@ -169,7 +193,7 @@ public sealed class TempDir : IDisposable
 {
     public TempDir()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "pscsh-test-" + Guid.NewGuid().ToString("N"));
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "pwsh-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path);
     }
 
