@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates docs/first-five-minutes.md: a newcomer's first five minutes in the project's shell (help, completion,
-# a container with limits, its stats, stopping it), typed into one interactive pscsh session and recorded as it ran.
+# Regenerates docs/first-five-minutes.md: a newcomer's first five minutes in real pwsh (help, completion,
+# a container with limits, its stats, stopping it), typed into one interactive pwsh session and recorded as it ran.
 #
 #   sudo bash docs/first-five-minutes.sh        (after `dotnet build PSContainers.sln`; needs root for the container)
 #
@@ -8,9 +8,13 @@
 # refuses to run when either is in use, and removes what the session made when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-shell=out/shell/pscsh
 out=docs/first-five-minutes.md
-[ -x "$shell" ] || { echo "build first: dotnet build PSContainers.sln" >&2; exit 1; }
+ls out/PSContainers/*/PSContainers.psd1 >/dev/null 2>&1 || { echo "build first: dotnet build PSContainers.sln" >&2; exit 1; }
+# Real pwsh: the PowerShell tool pinned in .config/dotnet-tools.json (its apphost in $PSHOME), with the built module
+# first on PSModulePath, as a newcomer who put out/ there would have it.
+dotnet tool restore >/dev/null
+shell=$(dotnet pwsh -NoProfile -NonInteractive -Command 'Join-Path $PSHOME pwsh')
+export PSModulePath=$PWD/out
 [ "$(id -u)" -eq 0 ] || { echo "run as root: the session starts a container with limits" >&2; exit 1; }
 unset PSCONTAINERS_DEPOT PSCONTAINERS_CGROUP_ROOT PSCONTAINERS_MODULE_PATH
 if [ -n "$(ls -A /run/pscontainers 2>/dev/null | grep -v '^\.lock$' || true)" ] || ls -d /sys/fs/cgroup/*/pscontainers/* >/dev/null 2>&1; then
@@ -39,38 +43,24 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 printf '%s\n' "${commands[@]}" > "$tmp/input"
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-# One session: stdin is the typed lines; stdout and stderr share one pipe, in the order the shell wrote them.
-(cd /tmp && TERM=dumb COLUMNS=120 "$OLDPWD/$shell" -NoProfile < "$tmp/input" > "$tmp/raw" 2>&1) || true
+# One session: stdin is the typed lines; stdout and stderr share one pipe, in the order pwsh wrote them.
+# pwsh echoes each line it reads after its prompt, as a terminal would show it; with the output not a terminal, its
+# width is 80 columns.
+(cd /tmp && TERM=dumb "$shell" -NoProfile < "$tmp/input" > "$tmp/transcript" 2>&1) || true
 # Whatever happens, leave nothing behind.
 "$shell" -NoProfile -NonInteractive -Command 'Get-Container | Remove-Container -Force -Confirm:$false; if (Get-CGroup -Path /pscontainers -ErrorAction SilentlyContinue) { Remove-CGroup -Path /pscontainers -Recurse -Force -Confirm:$false }' >/dev/null 2>&1 || true
 
-# The shell prints its prompt ("PS /tmp> ") before reading each line but does not echo what was read (stdin is not a
-# terminal): put each command after its prompt, as it would have appeared on the screen.
-python3 - "$tmp/raw" "$tmp/input" > "$tmp/transcript" <<'EOF'
-import sys
-raw = open(sys.argv[1], encoding='utf-8').read()
-commands = open(sys.argv[2], encoding='utf-8').read().splitlines()
-prompt = 'PS /tmp> '
-parts = raw.split(prompt)
-out = [parts[0]] if parts[0].strip() else []
-for i, part in enumerate(parts[1:]):
-    if i < len(commands):
-        out.append(prompt + commands[i] + '\n' + part.lstrip('\n') if part.strip() else prompt + commands[i] + '\n')
-    elif part.strip():
-        out.append(prompt + part)
-print(''.join(out).rstrip() + '\n', end='')
-EOF
 
 {
   echo '# The first five minutes'
   echo
-  echo "A newcomer's first session in the project's shell, \`pscsh\`, after \`dotnet build PSContainers.sln\`: what the"
+  echo "A newcomer's first session in real pwsh (\`dotnet pwsh\`, the PowerShell tool the repository pins), after \`dotnet build PSContainers.sln\`: what the"
   echo 'module offers, help for a parameter, completion (through `TabExpansion2`, which is what the Tab key calls in pwsh),'
   echo 'a container with memory, CPU and process limits, its usage, a planned limit change, stopping and removing it.'
   echo
   echo "Everything below is the real output of one session, recorded by \`docs/first-five-minutes.sh\` on $started"
-  echo '(run it again as root to regenerate this page). The commands were typed at the prompt; the shell prints the'
-  echo 'prompt, and the script puts each command after it, as a terminal would show it.'
+  echo '(run it again as root to regenerate this page). The commands were typed at the prompt, 80 columns wide; pwsh'
+  echo 'echoed each after its prompt, as a terminal would show it.'
   echo
   echo '```text'
   cat "$tmp/transcript"

@@ -1,10 +1,13 @@
 # The main job: a real container with limits. A process tree (a busy loop, a double-forked daemon and a
 # sleeper) runs isolated (PID, mount, UTS and IPC namespaces) under memory, pids and CPU limits, is measured,
-# then stopped as a whole and removed. Run it with the project's own host (no pwsh needed):
-#   ./out/shell/pscsh -NoProfile -File examples/container-job.ps1
+# then stopped as a whole and removed. Run it in real pwsh (the PowerShell tool this repository pins; no pwsh on PATH needed):
+#   dotnet pwsh -NoProfile -File examples/container-job.ps1        (or any pwsh 7.4+)
 param([string]$Name = 'demo-job')
 
 $ErrorActionPreference = 'Stop'
+# The module this checkout built (dotnet build), else an installed one (Install-PSResource PSContainers).
+$built = [System.IO.Path]::Combine($PSScriptRoot, '..', 'out', 'PSContainers')
+if (Test-Path -LiteralPath $built) { Import-Module $built } else { Import-Module PSContainers }
 $tree = 'echo "I am pid $$ on $(hostname)"; (while :; do :; done) & setsid sh -c "trap \"\" TERM; sleep 300" & sleep 300 & wait'
 $c = New-Container -Name $Name /bin/sh -ArgumentList '-c', $tree -Hostname $Name -MemoryLimit 64MB -PidsLimit 20 -CpuLimit 0.5 |
     Start-Container -PassThru

@@ -1,10 +1,14 @@
 # The main job, until containers land: a real process tree placed in a cgroup with memory, pids and CPU
-# limits, observed, then stopped as a whole. Run it with the project's own host (no pwsh needed):
-#   ./out/shell/pscsh -NoProfile -File examples/limited-job.ps1
+# limits, observed, then stopped as a whole. Run it in real pwsh (the PowerShell
+# tool this repository pins; no pwsh on PATH needed):
+#   dotnet pwsh -NoProfile -File examples/limited-job.ps1          (or any pwsh 7.4+)
 # It cleans up after itself: the cgroup, and every process of the tree, grandchildren included.
 param([string]$Name = 'limited-job')
 
 $ErrorActionPreference = 'Stop'
+# The module this checkout built (dotnet build), else an installed one (Install-PSResource PSContainers).
+$built = [System.IO.Path]::Combine($PSScriptRoot, '..', 'out', 'PSContainers')
+if (Test-Path -LiteralPath $built) { Import-Module $built } else { Import-Module PSContainers }
 $cg = New-CGroup -Path $Name -MemoryLimit 64MB -PidsLimit 20 -CpuLimit 0.5 -CpuWeight 50 -PassThru
 try {
     # A shell that waits for "go", then starts a busy loop, a double-forked daemon and a sleeper.
