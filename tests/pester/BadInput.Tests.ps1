@@ -4,224 +4,226 @@
 # A last test checks that every parameter of every exported cmdlet has a case here, or a stated reason why no
 # value of it can be bad.
 
-# --- the table (built at discovery; the script blocks run in the tests, where the fixtures below exist) ---------
-$cases = [System.Collections.Generic.List[hashtable]]::new()
-# A case's Call runs in its test, where the case's Value, Runner and Splat are variables (as Pester sets them).
-function Case([string]$Cmdlet, [string]$Parameter, [string]$Case, [string]$Id, [string]$Category, [string]$Shows, [scriptblock]$Call, [hashtable]$With = @{}) {
-    $cases.Add(@{ Cmdlet = $Cmdlet; Parameter = $Parameter; Case = $Case; Id = $Id; Category = $Category; Shows = $Shows; Call = $Call
-            Value = $With.Value; Runner = $With.Runner; Splat = $With.Splat })
-}
-$badNames = @(
-    @{ Case = 'empty'; Value = '' ; Shows = "''" }
-    @{ Case = '..'; Value = '..'; Shows = "'..'" }
-    @{ Case = 'a slash'; Value = 'a/b'; Shows = 'a/b' }
-    @{ Case = 'a NUL'; Value = "a`0b"; Shows = 'a\0b' }
-    @{ Case = '64 characters'; Value = 'x' * 64; Shows = 'x' * 64 }
-    @{ Case = 'a Cyrillic look-alike'; Value = "w$([char]0x435)b"; Shows = "w$([char]0x435)b" }
-)
-
-# Names of containers: every cmdlet that takes one, every kind of bad name; then a name nobody has.
-$byName = @{
-    'Get-Container'            = { param($n) Get-Container -Name $n }
-    'Get-ContainerEvent'       = { param($n) Get-ContainerEvent -Name $n }
-    'Get-ContainerLog'         = { param($n) Get-ContainerLog -Name $n }
-    'Get-ContainerStats'       = { param($n) Get-ContainerStats -Name $n }
-    'Start-Container'          = { param($n) Start-Container -Name $n }
-    'Stop-Container'           = { param($n) Stop-Container -Name $n }
-    'Wait-Container'           = { param($n) Wait-Container -Name $n }
-    'Remove-Container'         = { param($n) Remove-Container -Name $n }
-    'Suspend-Container'        = { param($n) Suspend-Container -Name $n }
-    'Resume-Container'         = { param($n) Resume-Container -Name $n }
-    'Set-ContainerProperty'    = { param($n) Set-ContainerProperty -Name $n -Key k -Value v }
-    'Remove-ContainerProperty' = { param($n) Remove-ContainerProperty -Name $n -Key k }
-    'Invoke-ContainerCommand'  = { param($n) Invoke-ContainerCommand -Name $n /bin/true }
-    'New-Container'            = { param($n) New-Container -Name $n /bin/true }
-}
-foreach ($cmdlet in $byName.Keys) {
-    foreach ($b in $badNames) {
-        Case $cmdlet Name $b.Case InvalidContainerName InvalidArgument $b.Shows { & $Runner $Value } @{ Runner = $byName[$cmdlet]; Value = $b.Value }
+# --- the table (built in BeforeDiscovery, so -ForEach sees it; the script blocks run in the tests, where the fixtures below exist) ---------
+BeforeDiscovery {
+    $cases = [System.Collections.Generic.List[hashtable]]::new()
+    # A case's Call runs in its test, where the case's Value, Runner and Splat are variables (as Pester sets them).
+    function Case([string]$Cmdlet, [string]$Parameter, [string]$Case, [string]$Id, [string]$Category, [string]$Shows, [scriptblock]$Call, [hashtable]$With = @{}) {
+        $cases.Add(@{ Cmdlet = $Cmdlet; Parameter = $Parameter; Case = $Case; Id = $Id; Category = $Category; Shows = $Shows; Call = $Call
+                Value = $With.Value; Runner = $With.Runner; Splat = $With.Splat })
     }
-    if ($cmdlet -ne 'New-Container') {
-        Case $cmdlet Name 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { & $Runner nobody } @{ Runner = $byName[$cmdlet] }
+    $badNames = @(
+        @{ Case = 'empty'; Value = '' ; Shows = "''" }
+        @{ Case = '..'; Value = '..'; Shows = "'..'" }
+        @{ Case = 'a slash'; Value = 'a/b'; Shows = 'a/b' }
+        @{ Case = 'a NUL'; Value = "a`0b"; Shows = 'a\0b' }
+        @{ Case = '64 characters'; Value = 'x' * 64; Shows = 'x' * 64 }
+        @{ Case = 'a Cyrillic look-alike'; Value = "w$([char]0x435)b"; Shows = "w$([char]0x435)b" }
+    )
+
+    # Names of containers: every cmdlet that takes one, every kind of bad name; then a name nobody has.
+    $byName = @{
+        'Get-Container'            = { param($n) Get-Container -Name $n }
+        'Get-ContainerEvent'       = { param($n) Get-ContainerEvent -Name $n }
+        'Get-ContainerLog'         = { param($n) Get-ContainerLog -Name $n }
+        'Get-ContainerStats'       = { param($n) Get-ContainerStats -Name $n }
+        'Start-Container'          = { param($n) Start-Container -Name $n }
+        'Stop-Container'           = { param($n) Stop-Container -Name $n }
+        'Wait-Container'           = { param($n) Wait-Container -Name $n }
+        'Remove-Container'         = { param($n) Remove-Container -Name $n }
+        'Suspend-Container'        = { param($n) Suspend-Container -Name $n }
+        'Resume-Container'         = { param($n) Resume-Container -Name $n }
+        'Set-ContainerProperty'    = { param($n) Set-ContainerProperty -Name $n -Key k -Value v }
+        'Remove-ContainerProperty' = { param($n) Remove-ContainerProperty -Name $n -Key k }
+        'Invoke-ContainerCommand'  = { param($n) Invoke-ContainerCommand -Name $n /bin/true }
+        'New-Container'            = { param($n) New-Container -Name $n /bin/true }
     }
-}
-foreach ($cmdlet in 'Set-CGroupLimit', 'Move-Process') {
-    $call = if ($cmdlet -eq 'Set-CGroupLimit') { { Set-CGroupLimit -Container $Value -PidsLimit 5 } } else { { Move-Process -Id $Sleeper.Id -Container $Value } }
-    foreach ($b in $badNames[1..2]) {
-        Case $cmdlet Container $b.Case InvalidContainerName InvalidArgument $b.Shows $call @{ Value = $b.Value }
+    foreach ($cmdlet in $byName.Keys) {
+        foreach ($b in $badNames) {
+            Case $cmdlet Name $b.Case InvalidContainerName InvalidArgument $b.Shows { & $Runner $Value } @{ Runner = $byName[$cmdlet]; Value = $b.Value }
+        }
+        if ($cmdlet -ne 'New-Container') {
+            Case $cmdlet Name 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { & $Runner nobody } @{ Runner = $byName[$cmdlet] }
+        }
     }
-    # -Container is a plain name (no wildcards), so PowerShell's own validation refuses an empty one.
-    Case $cmdlet Container 'empty' ParameterArgumentValidationErrorEmptyStringNotAllowed InvalidData "'Container'" $call @{ Value = '' }
-}
-Case Set-CGroupLimit Container 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { Set-CGroupLimit -Container nobody -PidsLimit 5 }
-Case Move-Process Container 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { Move-Process -Id $Sleeper.Id -Container nobody }
-Case Move-Process Container 'an Exited container' ContainerNotRunning InvalidOperation 'exited' { Move-Process -Id $Sleeper.Id -Container exited }
-
-# A container object whose container was removed meanwhile (e.g. by another session).
-foreach ($cmdlet in 'Get-ContainerLog', 'Get-ContainerStats', 'Start-Container', 'Stop-Container', 'Wait-Container', 'Remove-Container',
-    'Suspend-Container', 'Resume-Container', 'Set-ContainerProperty', 'Remove-ContainerProperty', 'Invoke-ContainerCommand') {
-    $call = switch ($cmdlet) {
-        'Set-ContainerProperty' { { $Gone | Set-ContainerProperty -Key k -Value v } }
-        'Remove-ContainerProperty' { { $Gone | Remove-ContainerProperty -Key k } }
-        'Invoke-ContainerCommand' { { $Gone | Invoke-ContainerCommand /bin/true } }
-        default { { $Gone | & $Value } }
+    foreach ($cmdlet in 'Set-CGroupLimit', 'Move-Process') {
+        $call = if ($cmdlet -eq 'Set-CGroupLimit') { { Set-CGroupLimit -Container $Value -PidsLimit 5 } } else { { Move-Process -Id $Sleeper.Id -Container $Value } }
+        foreach ($b in $badNames[1..2]) {
+            Case $cmdlet Container $b.Case InvalidContainerName InvalidArgument $b.Shows $call @{ Value = $b.Value }
+        }
+        # -Container is a plain name (no wildcards), so PowerShell's own validation refuses an empty one.
+        Case $cmdlet Container 'empty' ParameterArgumentValidationErrorEmptyStringNotAllowed InvalidData "'Container'" $call @{ Value = '' }
     }
-    # Stats read the object's cgroup without the depot: what is gone is the container's cgroup.
-    $id = if ($cmdlet -eq 'Get-ContainerStats') { 'ContainerGone' } else { 'ContainerNotFound' }
-    Case $cmdlet InputObject 'a container removed meanwhile' $id ObjectNotFound 'gone' $call @{ Value = $cmdlet }
-}
+    Case Set-CGroupLimit Container 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { Set-CGroupLimit -Container nobody -PidsLimit 5 }
+    Case Move-Process Container 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { Move-Process -Id $Sleeper.Id -Container nobody }
+    Case Move-Process Container 'an Exited container' ContainerNotRunning InvalidOperation 'exited' { Move-Process -Id $Sleeper.Id -Container exited }
 
-# Wrong states.
-Case Start-Container Name 'a Running container' ContainerAlreadyStarted InvalidOperation 'running' { Start-Container -Name running }
-Case Start-Container Name 'an Exited container' ContainerAlreadyStarted InvalidOperation 'exited' { Start-Container -Name exited }
-Case Start-Container Wait 'a Running container' ContainerAlreadyStarted InvalidOperation 'running' { Start-Container -Name running -Wait }
-Case Start-Container AsJob 'a Running container' ContainerAlreadyStarted InvalidOperation 'running' { Start-Container -Name running -AsJob }
-Case Start-Container PassThru 'an Exited container' ContainerAlreadyStarted InvalidOperation 'exited' { Start-Container -Name exited -PassThru }
-Case Resume-Container Name 'a Running container' ContainerNotPaused InvalidOperation 'running' { Resume-Container -Name running }
-Case Resume-Container PassThru 'an Exited container' ContainerNotPaused InvalidOperation 'exited' { Resume-Container -Name exited -PassThru }
-Case Suspend-Container Name 'an Exited container' ContainerNotRunning InvalidOperation 'exited' { Suspend-Container -Name exited }
-Case Suspend-Container PassThru 'a Created container' ContainerNotRunning InvalidOperation 'created' { Suspend-Container -Name created -PassThru }
-Case Wait-Container Name 'a Created container' ContainerNotStarted InvalidOperation 'created' { Wait-Container -Name created }
-Case Remove-Container Name 'a Running container' ContainerRunning ResourceBusy 'running' { Remove-Container -Name running }
-Case Invoke-ContainerCommand Name 'an Exited container' ContainerNotRunning InvalidOperation 'exited' { Invoke-ContainerCommand -Name exited /bin/true }
-Case Invoke-ContainerCommand AsJob 'an Exited container' ContainerNotRunning InvalidOperation 'exited' { Invoke-ContainerCommand -Name exited /bin/true -AsJob }
-Case New-Container Name 'a name that is taken' ContainerExists ResourceExists 'exited' { New-Container -Name exited /bin/true }
-Case New-Container Name 'the name of a control file' InvalidCGroupPath InvalidArgument 'cpu.x' { New-Container -Name cpu.x /bin/true }
-
-# Numbers, times and other values.
-Case Stop-Container Timeout 'negative' ParameterArgumentValidationError InvalidData '-1' { Stop-Container -Name running -Timeout -1 }
-Case Stop-Container Timeout 'not a number' CannotConvertArgumentNoMessage InvalidArgument 'soon' { Stop-Container -Name running -Timeout soon }
-Case Stop-Container Force 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { Stop-Container -Name nobody -Force }
-Case Stop-Container PassThru 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { Stop-Container -Name nobody -PassThru }
-Case Remove-Container Force 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { Remove-Container -Name nobody -Force }
-Case Wait-Container Timeout 'negative' ParameterArgumentValidationError InvalidData '-1' { Wait-Container -Name running -Timeout -1 }
-Case Wait-Container Timeout 'zero on a Running container' WaitTimeout OperationTimeout 'running' { Wait-Container -Name running -Timeout 0 }
-Case Get-ContainerLog Tail 'negative' ParameterArgumentValidationError InvalidData '-1' { Get-ContainerLog -Name exited -Tail -1 }
-Case Get-ContainerLog Stream 'not a stream' CannotConvertArgumentNoMessage InvalidArgument 'Bogus' { Get-ContainerLog -Name exited -Stream Bogus }
-Case Get-ContainerEvent Since 'not a date' CannotConvertArgumentNoMessage InvalidArgument 'notadate' { Get-ContainerEvent -Name exited -Since notadate }
-Case Get-ContainerStats Count 'zero' ParameterArgumentValidationError InvalidData '0' { Get-ContainerStats -Name running -Count 0 }
-Case Get-ContainerStats Count 'overflow' CannotConvertArgumentNoMessage InvalidArgument '99999999999' { Get-ContainerStats -Name running -Count 99999999999 }
-Case Get-ContainerStats Interval 'negative' InvalidInterval InvalidArgument '-1' { Get-ContainerStats -Name running -Interval -1 }
-Case Get-ContainerStats Watch 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { Get-ContainerStats -Name nobody -Watch }
-Case Get-ContainerStats CGroupPath '..' InvalidCGroupPath InvalidArgument '..' { Get-ContainerStats -CGroupPath .. }
-Case Get-ContainerStats CGroupPath 'a cgroup nobody made' CGroupNotFound ObjectNotFound 'nothere' { Get-ContainerStats -CGroupPath nothere }
-Case Set-ContainerProperty Key 'empty' InvalidPropertyKey InvalidArgument "''" { Set-ContainerProperty -Name exited -Key '' -Value v }
-Case Set-ContainerProperty Key 'a NUL' InvalidPropertyKey InvalidArgument 'a\0b' { Set-ContainerProperty -Name exited -Key "a`0b" -Value v }
-Case Set-ContainerProperty PassThru 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { Set-ContainerProperty -Name nobody -Key k -Value v -PassThru }
-Case Remove-ContainerProperty Key 'empty' InvalidPropertyKey InvalidArgument "''" { Remove-ContainerProperty -Name exited -Key '' }
-Case Remove-ContainerProperty Key 'a key it does not have' PropertyNotFound ObjectNotFound 'nokey' { Remove-ContainerProperty -Name exited -Key nokey }
-Case Remove-ContainerProperty PassThru 'a key it does not have' PropertyNotFound ObjectNotFound 'nokey' { Remove-ContainerProperty -Name exited -Key nokey -PassThru }
-
-# Invoke-ContainerCommand: what runs, and how.
-Case Invoke-ContainerCommand FilePath 'empty' InvalidFilePath InvalidArgument 'empty' { Invoke-ContainerCommand -Name running '' }
-Case Invoke-ContainerCommand FilePath 'a program that does not exist' ProgramNotFound ObjectNotFound '/no/such' { Invoke-ContainerCommand -Name running /no/such }
-Case Invoke-ContainerCommand ArgumentList 'a NUL' InvalidArgument InvalidArgument 'a\0b' { Invoke-ContainerCommand -Name running /bin/echo "a`0b" }
-Case Invoke-ContainerCommand Environment 'a name with =' InvalidEnvironment InvalidArgument 'A=B' { Invoke-ContainerCommand -Name running /bin/true -Environment @{ 'A=B' = 'c' } }
-Case Invoke-ContainerCommand WorkingDirectory 'a directory that does not exist' WorkingDirectoryNotFound ObjectNotFound '/nothere' { Invoke-ContainerCommand -Name running /bin/true -WorkingDirectory /nothere }
-Case Invoke-ContainerCommand User 'a user that does not exist' UserNotFound ObjectNotFound 'nosuchuser' { Invoke-ContainerCommand -Name running /bin/true -User nosuchuser }
-
-# New-Container: the program, its process and its container.
-Case New-Container FilePath 'empty' InvalidFilePath InvalidArgument 'empty' { New-Container -Name fresh '' }
-Case New-Container FilePath 'a program that does not exist' ProgramNotFound ObjectNotFound '/no/such' { New-Container -Name fresh /no/such }
-Case New-Container FilePath 'a file that is not executable' ProgramNotExecutable PermissionDenied '/etc/passwd' { New-Container -Name fresh /etc/passwd }
-Case New-Container ArgumentList 'a NUL' InvalidArgument InvalidArgument 'a\0b' { New-Container -Name fresh /bin/echo -ArgumentList "a`0b" }
-Case New-Container Group 'empty' InvalidGroupName InvalidArgument "''" { New-Container -Name fresh /bin/true -Group '' }
-Case New-Container Group 'a slash' InvalidGroupName InvalidArgument 'x/y' { New-Container -Name fresh /bin/true -Group x/y }
-Case New-Container Group 'the name of an ungrouped container' GroupNameTaken ResourceExists 'exited' { New-Container -Name fresh /bin/true -Group exited }
-Case New-Container Isolation 'not an isolation' CannotConvertArgumentNoMessage InvalidArgument 'Bogus' { New-Container -Name fresh /bin/true -Isolation Bogus }
-Case New-Container Hostname 'without Uts' HostnameNeedsUts InvalidArgument 'web' { New-Container -Name fresh /bin/true -Isolation Pid -Hostname web }
-Case New-Container Hostname '65 characters' InvalidHostname InvalidArgument ('h' * 65) { New-Container -Name fresh /bin/true -Hostname ('h' * 65) }
-Case New-Container Hostname 'empty' InvalidHostname InvalidArgument "''" { New-Container -Name fresh /bin/true -Hostname '' }
-Case New-Container Hostname 'a NUL' InvalidHostname InvalidArgument 'a\0b' { New-Container -Name fresh /bin/true -Hostname "a`0b" }
-Case New-Container WorkingDirectory 'relative' WorkingDirectoryNotFound ObjectNotFound 'relative' { New-Container -Name fresh /bin/true -WorkingDirectory relative }
-Case New-Container WorkingDirectory 'a file' WorkingDirectoryNotFound ObjectNotFound '/etc/passwd' { New-Container -Name fresh /bin/true -WorkingDirectory /etc/passwd }
-Case New-Container Environment 'an empty name' InvalidEnvironment InvalidArgument "''" { New-Container -Name fresh /bin/true -Environment @{ '' = '1' } }
-Case New-Container Environment 'a NUL in a value' InvalidEnvironment InvalidArgument "'A'" { New-Container -Name fresh /bin/true -Environment @{ A = "x`0y" } }
-Case New-Container User 'a user that does not exist' UserNotFound ObjectNotFound 'nosuchuser' { New-Container -Name fresh /bin/true -User nosuchuser }
-Case New-Container User 'three fields' InvalidUser InvalidArgument 'root:root:x' { New-Container -Name fresh /bin/true -User root:root:x }
-Case New-Container RootPath 'a directory that does not exist' RootPathNotFound ObjectNotFound '/nothere' { New-Container -Name fresh /bin/true -RootPath /nothere }
-Case New-Container RootPath 'without Mount' RootPathNeedsMount InvalidArgument '/' { New-Container -Name fresh /bin/true -RootPath / -Isolation Pid }
-Case New-Container ResourceLimit 'not an rlimit' InvalidResourceLimit InvalidArgument 'bogus' { New-Container -Name fresh /bin/true -ResourceLimit @{ bogus = 1 } }
-Case New-Container ResourceLimit 'soft above hard' InvalidResourceLimit InvalidArgument '5:3' { New-Container -Name fresh /bin/true -ResourceLimit @{ nofile = '5:3' } }
-Case New-Container ResourceLimit 'negative' InvalidResourceLimit InvalidArgument '-5' { New-Container -Name fresh /bin/true -ResourceLimit @{ nofile = -5 } }
-Case New-Container Property 'an empty key' InvalidPropertyKey InvalidArgument "''" { New-Container -Name fresh /bin/true -Property @{ '' = 1 } }
-Case New-Container KeepCGroup 'with a bad name' InvalidContainerName InvalidArgument 'a/b' { New-Container -Name a/b /bin/true -KeepCGroup }
-
-# Limits, through every cmdlet that sets them.
-$limitCases = @(
-    @{ Parameter = 'MemoryLimit'; Case = 'zero'; Value = 0; Id = 'InvalidLimit,MemoryLimit' }
-    @{ Parameter = 'MemoryLimit'; Case = 'negative'; Value = -2; Id = 'InvalidLimit,MemoryLimit' }
-    @{ Parameter = 'MemoryLimit'; Case = 'not a number'; Value = 'lots'; Id = 'CannotConvertArgumentNoMessage' }
-    @{ Parameter = 'MemoryLimit'; Case = 'overflow'; Value = '99999999999999999999999'; Id = 'CannotConvertArgumentNoMessage' }
-    @{ Parameter = 'MemorySwapLimit'; Case = 'negative'; Value = -2; Id = 'InvalidLimit,MemorySwapLimit' }
-    @{ Parameter = 'CpuLimit'; Case = 'zero'; Value = 0; Id = 'InvalidLimit,CpuLimit' }
-    @{ Parameter = 'CpuLimit'; Case = 'more CPUs than the machine has'; Value = 1000; Id = 'InvalidLimit,CpuLimit' }
-    @{ Parameter = 'CpuLimit'; Case = 'NaN'; Value = [double]::NaN; Id = 'InvalidLimit,CpuLimit' }
-    @{ Parameter = 'CpuWeight'; Case = 'zero'; Value = 0; Id = 'InvalidLimit,CpuWeight' }
-    @{ Parameter = 'CpuWeight'; Case = 'above 10000'; Value = 10001; Id = 'InvalidLimit,CpuWeight' }
-    @{ Parameter = 'CpuSet'; Case = 'not a list'; Value = 'abc'; Id = 'InvalidLimit,CpuSet' }
-    @{ Parameter = 'CpuSet'; Case = 'a CPU the machine lacks'; Value = '999'; Id = 'InvalidLimit,CpuSet' }
-    @{ Parameter = 'CpuSet'; Case = 'a reversed range'; Value = '1-0'; Id = 'InvalidLimit,CpuSet' }
-    @{ Parameter = 'PidsLimit'; Case = 'zero'; Value = 0; Id = 'InvalidLimit,PidsLimit' }
-    @{ Parameter = 'PidsLimit'; Case = 'negative'; Value = -3; Id = 'InvalidLimit,PidsLimit' }
-    @{ Parameter = 'PidsLimit'; Case = 'above the kernel''s maximum'; Value = 99999999999; Id = 'InvalidLimit,PidsLimit' }
-)
-foreach ($l in $limitCases) {
-    $with = @{ Splat = @{ $l.Parameter = $l.Value } }
-    $shows = if ($l.Value -is [double] -and [double]::IsNaN($l.Value)) { 'NaN' } else { "$($l.Value)" }
-    Case New-CGroup $l.Parameter $l.Case $l.Id InvalidArgument $shows { New-CGroup -Path fresh @Splat } $with
-    Case New-Container $l.Parameter $l.Case $l.Id InvalidArgument $shows { New-Container -Name fresh /bin/true @Splat } $with
-    Case Set-CGroupLimit $l.Parameter $l.Case $l.Id InvalidArgument $shows { Set-CGroupLimit -Path grp @Splat } $with
-}
-Case New-CGroup MemorySwapLimit 'below the memory limit' 'InvalidLimit,MemorySwapLimit' InvalidArgument '1048576' { New-CGroup -Path fresh -MemoryLimit 2MB -MemorySwapLimit 1MB }
-Case Set-CGroupLimit Path 'no limit given' NoLimitGiven InvalidArgument 'MemoryLimit' { Set-CGroupLimit -Path grp }
-Case Set-CGroupLimit PassThru 'no limit given' NoLimitGiven InvalidArgument 'MemoryLimit' { Set-CGroupLimit -Path grp -PassThru }
-
-# cgroup paths, through every cmdlet that takes one.
-$badPaths = @(
-    @{ Case = '..'; Value = '..'; Id = 'InvalidCGroupPath'; Category = 'InvalidArgument'; Shows = '..' }
-    @{ Case = 'climbing out'; Value = 'a/../..'; Id = 'InvalidCGroupPath'; Category = 'InvalidArgument'; Shows = 'a/../..' }
-    @{ Case = 'a NUL'; Value = "a`0b"; Id = 'InvalidCGroupPath'; Category = 'InvalidArgument'; Shows = 'a\0b' }
-    @{ Case = 'an empty component'; Value = 'a//b'; Id = 'InvalidCGroupPath'; Category = 'InvalidArgument'; Shows = 'a//b' }
-    @{ Case = 'a 300-byte name'; Value = 'x' * 300; Id = 'InvalidCGroupPath'; Category = 'InvalidArgument'; Shows = 'x' * 255 }
-    @{ Case = 'a cgroup nobody made'; Value = 'nothere'; Id = 'CGroupNotFound'; Category = 'ObjectNotFound'; Shows = 'nothere' }
-)
-foreach ($p in $badPaths) {
-    $with = @{ Value = $p.Value }
-    Case Get-CGroup Path $p.Case $p.Id $p.Category $p.Shows { Get-CGroup -Path $Value } $with
-    Case Remove-CGroup Path $p.Case $p.Id $p.Category $p.Shows { Remove-CGroup -Path $Value } $with
-    Case Set-CGroupLimit Path $p.Case $p.Id $p.Category $p.Shows { Set-CGroupLimit -Path $Value -PidsLimit 5 } $with
-    Case Move-Process Path $p.Case $p.Id $p.Category $p.Shows { Move-Process -Id $Sleeper.Id -Path $Value } $with
-    if ($p.Id -ne 'CGroupNotFound') {
-        Case New-CGroup Path $p.Case $p.Id $p.Category $p.Shows { New-CGroup -Path $Value } $with
+    # A container object whose container was removed meanwhile (e.g. by another session).
+    foreach ($cmdlet in 'Get-ContainerLog', 'Get-ContainerStats', 'Start-Container', 'Stop-Container', 'Wait-Container', 'Remove-Container',
+        'Suspend-Container', 'Resume-Container', 'Set-ContainerProperty', 'Remove-ContainerProperty', 'Invoke-ContainerCommand') {
+        $call = switch ($cmdlet) {
+            'Set-ContainerProperty' { { $Gone | Set-ContainerProperty -Key k -Value v } }
+            'Remove-ContainerProperty' { { $Gone | Remove-ContainerProperty -Key k } }
+            'Invoke-ContainerCommand' { { $Gone | Invoke-ContainerCommand /bin/true } }
+            default { { $Gone | & $Value } }
+        }
+        # Stats read the object's cgroup without the depot: what is gone is the container's cgroup.
+        $id = if ($cmdlet -eq 'Get-ContainerStats') { 'ContainerGone' } else { 'ContainerNotFound' }
+        Case $cmdlet InputObject 'a container removed meanwhile' $id ObjectNotFound 'gone' $call @{ Value = $cmdlet }
     }
+
+    # Wrong states.
+    Case Start-Container Name 'a Running container' ContainerAlreadyStarted InvalidOperation 'running' { Start-Container -Name running }
+    Case Start-Container Name 'an Exited container' ContainerAlreadyStarted InvalidOperation 'exited' { Start-Container -Name exited }
+    Case Start-Container Wait 'a Running container' ContainerAlreadyStarted InvalidOperation 'running' { Start-Container -Name running -Wait }
+    Case Start-Container AsJob 'a Running container' ContainerAlreadyStarted InvalidOperation 'running' { Start-Container -Name running -AsJob }
+    Case Start-Container PassThru 'an Exited container' ContainerAlreadyStarted InvalidOperation 'exited' { Start-Container -Name exited -PassThru }
+    Case Resume-Container Name 'a Running container' ContainerNotPaused InvalidOperation 'running' { Resume-Container -Name running }
+    Case Resume-Container PassThru 'an Exited container' ContainerNotPaused InvalidOperation 'exited' { Resume-Container -Name exited -PassThru }
+    Case Suspend-Container Name 'an Exited container' ContainerNotRunning InvalidOperation 'exited' { Suspend-Container -Name exited }
+    Case Suspend-Container PassThru 'a Created container' ContainerNotRunning InvalidOperation 'created' { Suspend-Container -Name created -PassThru }
+    Case Wait-Container Name 'a Created container' ContainerNotStarted InvalidOperation 'created' { Wait-Container -Name created }
+    Case Remove-Container Name 'a Running container' ContainerRunning ResourceBusy 'running' { Remove-Container -Name running }
+    Case Invoke-ContainerCommand Name 'an Exited container' ContainerNotRunning InvalidOperation 'exited' { Invoke-ContainerCommand -Name exited /bin/true }
+    Case Invoke-ContainerCommand AsJob 'an Exited container' ContainerNotRunning InvalidOperation 'exited' { Invoke-ContainerCommand -Name exited /bin/true -AsJob }
+    Case New-Container Name 'a name that is taken' ContainerExists ResourceExists 'exited' { New-Container -Name exited /bin/true }
+    Case New-Container Name 'the name of a control file' InvalidCGroupPath InvalidArgument 'cpu.x' { New-Container -Name cpu.x /bin/true }
+
+    # Numbers, times and other values.
+    Case Stop-Container Timeout 'negative' ParameterArgumentValidationError InvalidData '-1' { Stop-Container -Name running -Timeout -1 }
+    Case Stop-Container Timeout 'not a number' CannotConvertArgumentNoMessage InvalidArgument 'soon' { Stop-Container -Name running -Timeout soon }
+    Case Stop-Container Force 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { Stop-Container -Name nobody -Force }
+    Case Stop-Container PassThru 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { Stop-Container -Name nobody -PassThru }
+    Case Remove-Container Force 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { Remove-Container -Name nobody -Force }
+    Case Wait-Container Timeout 'negative' ParameterArgumentValidationError InvalidData '-1' { Wait-Container -Name running -Timeout -1 }
+    Case Wait-Container Timeout 'zero on a Running container' WaitTimeout OperationTimeout 'running' { Wait-Container -Name running -Timeout 0 }
+    Case Get-ContainerLog Tail 'negative' ParameterArgumentValidationError InvalidData '-1' { Get-ContainerLog -Name exited -Tail -1 }
+    Case Get-ContainerLog Stream 'not a stream' CannotConvertArgumentNoMessage InvalidArgument 'Bogus' { Get-ContainerLog -Name exited -Stream Bogus }
+    Case Get-ContainerEvent Since 'not a date' CannotConvertArgumentNoMessage InvalidArgument 'notadate' { Get-ContainerEvent -Name exited -Since notadate }
+    Case Get-ContainerStats Count 'zero' ParameterArgumentValidationError InvalidData '0' { Get-ContainerStats -Name running -Count 0 }
+    Case Get-ContainerStats Count 'overflow' CannotConvertArgumentNoMessage InvalidArgument '99999999999' { Get-ContainerStats -Name running -Count 99999999999 }
+    Case Get-ContainerStats Interval 'negative' InvalidInterval InvalidArgument '-1' { Get-ContainerStats -Name running -Interval -1 }
+    Case Get-ContainerStats Watch 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { Get-ContainerStats -Name nobody -Watch }
+    Case Get-ContainerStats CGroupPath '..' InvalidCGroupPath InvalidArgument '..' { Get-ContainerStats -CGroupPath .. }
+    Case Get-ContainerStats CGroupPath 'a cgroup nobody made' CGroupNotFound ObjectNotFound 'nothere' { Get-ContainerStats -CGroupPath nothere }
+    Case Set-ContainerProperty Key 'empty' InvalidPropertyKey InvalidArgument "''" { Set-ContainerProperty -Name exited -Key '' -Value v }
+    Case Set-ContainerProperty Key 'a NUL' InvalidPropertyKey InvalidArgument 'a\0b' { Set-ContainerProperty -Name exited -Key "a`0b" -Value v }
+    Case Set-ContainerProperty PassThru 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { Set-ContainerProperty -Name nobody -Key k -Value v -PassThru }
+    Case Remove-ContainerProperty Key 'empty' InvalidPropertyKey InvalidArgument "''" { Remove-ContainerProperty -Name exited -Key '' }
+    Case Remove-ContainerProperty Key 'a key it does not have' PropertyNotFound ObjectNotFound 'nokey' { Remove-ContainerProperty -Name exited -Key nokey }
+    Case Remove-ContainerProperty PassThru 'a key it does not have' PropertyNotFound ObjectNotFound 'nokey' { Remove-ContainerProperty -Name exited -Key nokey -PassThru }
+
+    # Invoke-ContainerCommand: what runs, and how.
+    Case Invoke-ContainerCommand FilePath 'empty' InvalidFilePath InvalidArgument 'empty' { Invoke-ContainerCommand -Name running '' }
+    Case Invoke-ContainerCommand FilePath 'a program that does not exist' ProgramNotFound ObjectNotFound '/no/such' { Invoke-ContainerCommand -Name running /no/such }
+    Case Invoke-ContainerCommand ArgumentList 'a NUL' InvalidArgument InvalidArgument 'a\0b' { Invoke-ContainerCommand -Name running /bin/echo "a`0b" }
+    Case Invoke-ContainerCommand Environment 'a name with =' InvalidEnvironment InvalidArgument 'A=B' { Invoke-ContainerCommand -Name running /bin/true -Environment @{ 'A=B' = 'c' } }
+    Case Invoke-ContainerCommand WorkingDirectory 'a directory that does not exist' WorkingDirectoryNotFound ObjectNotFound '/nothere' { Invoke-ContainerCommand -Name running /bin/true -WorkingDirectory /nothere }
+    Case Invoke-ContainerCommand User 'a user that does not exist' UserNotFound ObjectNotFound 'nosuchuser' { Invoke-ContainerCommand -Name running /bin/true -User nosuchuser }
+
+    # New-Container: the program, its process and its container.
+    Case New-Container FilePath 'empty' InvalidFilePath InvalidArgument 'empty' { New-Container -Name fresh '' }
+    Case New-Container FilePath 'a program that does not exist' ProgramNotFound ObjectNotFound '/no/such' { New-Container -Name fresh /no/such }
+    Case New-Container FilePath 'a file that is not executable' ProgramNotExecutable PermissionDenied '/etc/passwd' { New-Container -Name fresh /etc/passwd }
+    Case New-Container ArgumentList 'a NUL' InvalidArgument InvalidArgument 'a\0b' { New-Container -Name fresh /bin/echo -ArgumentList "a`0b" }
+    Case New-Container Group 'empty' InvalidGroupName InvalidArgument "''" { New-Container -Name fresh /bin/true -Group '' }
+    Case New-Container Group 'a slash' InvalidGroupName InvalidArgument 'x/y' { New-Container -Name fresh /bin/true -Group x/y }
+    Case New-Container Group 'the name of an ungrouped container' GroupNameTaken ResourceExists 'exited' { New-Container -Name fresh /bin/true -Group exited }
+    Case New-Container Isolation 'not an isolation' CannotConvertArgumentNoMessage InvalidArgument 'Bogus' { New-Container -Name fresh /bin/true -Isolation Bogus }
+    Case New-Container Hostname 'without Uts' HostnameNeedsUts InvalidArgument 'web' { New-Container -Name fresh /bin/true -Isolation Pid -Hostname web }
+    Case New-Container Hostname '65 characters' InvalidHostname InvalidArgument ('h' * 65) { New-Container -Name fresh /bin/true -Hostname ('h' * 65) }
+    Case New-Container Hostname 'empty' InvalidHostname InvalidArgument "''" { New-Container -Name fresh /bin/true -Hostname '' }
+    Case New-Container Hostname 'a NUL' InvalidHostname InvalidArgument 'a\0b' { New-Container -Name fresh /bin/true -Hostname "a`0b" }
+    Case New-Container WorkingDirectory 'relative' WorkingDirectoryNotFound ObjectNotFound 'relative' { New-Container -Name fresh /bin/true -WorkingDirectory relative }
+    Case New-Container WorkingDirectory 'a file' WorkingDirectoryNotFound ObjectNotFound '/etc/passwd' { New-Container -Name fresh /bin/true -WorkingDirectory /etc/passwd }
+    Case New-Container Environment 'an empty name' InvalidEnvironment InvalidArgument "''" { New-Container -Name fresh /bin/true -Environment @{ '' = '1' } }
+    Case New-Container Environment 'a NUL in a value' InvalidEnvironment InvalidArgument "'A'" { New-Container -Name fresh /bin/true -Environment @{ A = "x`0y" } }
+    Case New-Container User 'a user that does not exist' UserNotFound ObjectNotFound 'nosuchuser' { New-Container -Name fresh /bin/true -User nosuchuser }
+    Case New-Container User 'three fields' InvalidUser InvalidArgument 'root:root:x' { New-Container -Name fresh /bin/true -User root:root:x }
+    Case New-Container RootPath 'a directory that does not exist' RootPathNotFound ObjectNotFound '/nothere' { New-Container -Name fresh /bin/true -RootPath /nothere }
+    Case New-Container RootPath 'without Mount' RootPathNeedsMount InvalidArgument '/' { New-Container -Name fresh /bin/true -RootPath / -Isolation Pid }
+    Case New-Container ResourceLimit 'not an rlimit' InvalidResourceLimit InvalidArgument 'bogus' { New-Container -Name fresh /bin/true -ResourceLimit @{ bogus = 1 } }
+    Case New-Container ResourceLimit 'soft above hard' InvalidResourceLimit InvalidArgument '5:3' { New-Container -Name fresh /bin/true -ResourceLimit @{ nofile = '5:3' } }
+    Case New-Container ResourceLimit 'negative' InvalidResourceLimit InvalidArgument '-5' { New-Container -Name fresh /bin/true -ResourceLimit @{ nofile = -5 } }
+    Case New-Container Property 'an empty key' InvalidPropertyKey InvalidArgument "''" { New-Container -Name fresh /bin/true -Property @{ '' = 1 } }
+    Case New-Container KeepCGroup 'with a bad name' InvalidContainerName InvalidArgument 'a/b' { New-Container -Name a/b /bin/true -KeepCGroup }
+
+    # Limits, through every cmdlet that sets them.
+    $limitCases = @(
+        @{ Parameter = 'MemoryLimit'; Case = 'zero'; Value = 0; Id = 'InvalidLimit,MemoryLimit' }
+        @{ Parameter = 'MemoryLimit'; Case = 'negative'; Value = -2; Id = 'InvalidLimit,MemoryLimit' }
+        @{ Parameter = 'MemoryLimit'; Case = 'not a number'; Value = 'lots'; Id = 'CannotConvertArgumentNoMessage' }
+        @{ Parameter = 'MemoryLimit'; Case = 'overflow'; Value = '99999999999999999999999'; Id = 'CannotConvertArgumentNoMessage' }
+        @{ Parameter = 'MemorySwapLimit'; Case = 'negative'; Value = -2; Id = 'InvalidLimit,MemorySwapLimit' }
+        @{ Parameter = 'CpuLimit'; Case = 'zero'; Value = 0; Id = 'InvalidLimit,CpuLimit' }
+        @{ Parameter = 'CpuLimit'; Case = 'more CPUs than the machine has'; Value = 1000; Id = 'InvalidLimit,CpuLimit' }
+        @{ Parameter = 'CpuLimit'; Case = 'NaN'; Value = [double]::NaN; Id = 'InvalidLimit,CpuLimit' }
+        @{ Parameter = 'CpuWeight'; Case = 'zero'; Value = 0; Id = 'InvalidLimit,CpuWeight' }
+        @{ Parameter = 'CpuWeight'; Case = 'above 10000'; Value = 10001; Id = 'InvalidLimit,CpuWeight' }
+        @{ Parameter = 'CpuSet'; Case = 'not a list'; Value = 'abc'; Id = 'InvalidLimit,CpuSet' }
+        @{ Parameter = 'CpuSet'; Case = 'a CPU the machine lacks'; Value = '999'; Id = 'InvalidLimit,CpuSet' }
+        @{ Parameter = 'CpuSet'; Case = 'a reversed range'; Value = '1-0'; Id = 'InvalidLimit,CpuSet' }
+        @{ Parameter = 'PidsLimit'; Case = 'zero'; Value = 0; Id = 'InvalidLimit,PidsLimit' }
+        @{ Parameter = 'PidsLimit'; Case = 'negative'; Value = -3; Id = 'InvalidLimit,PidsLimit' }
+        @{ Parameter = 'PidsLimit'; Case = 'above the kernel''s maximum'; Value = 99999999999; Id = 'InvalidLimit,PidsLimit' }
+    )
+    foreach ($l in $limitCases) {
+        $with = @{ Splat = @{ $l.Parameter = $l.Value } }
+        $shows = if ($l.Value -is [double] -and [double]::IsNaN($l.Value)) { 'NaN' } else { "$($l.Value)" }
+        Case New-CGroup $l.Parameter $l.Case $l.Id InvalidArgument $shows { New-CGroup -Path fresh @Splat } $with
+        Case New-Container $l.Parameter $l.Case $l.Id InvalidArgument $shows { New-Container -Name fresh /bin/true @Splat } $with
+        Case Set-CGroupLimit $l.Parameter $l.Case $l.Id InvalidArgument $shows { Set-CGroupLimit -Path grp @Splat } $with
+    }
+    Case New-CGroup MemorySwapLimit 'below the memory limit' 'InvalidLimit,MemorySwapLimit' InvalidArgument '1048576' { New-CGroup -Path fresh -MemoryLimit 2MB -MemorySwapLimit 1MB }
+    Case Set-CGroupLimit Path 'no limit given' NoLimitGiven InvalidArgument 'MemoryLimit' { Set-CGroupLimit -Path grp }
+    Case Set-CGroupLimit PassThru 'no limit given' NoLimitGiven InvalidArgument 'MemoryLimit' { Set-CGroupLimit -Path grp -PassThru }
+
+    # cgroup paths, through every cmdlet that takes one.
+    $badPaths = @(
+        @{ Case = '..'; Value = '..'; Id = 'InvalidCGroupPath'; Category = 'InvalidArgument'; Shows = '..' }
+        @{ Case = 'climbing out'; Value = 'a/../..'; Id = 'InvalidCGroupPath'; Category = 'InvalidArgument'; Shows = 'a/../..' }
+        @{ Case = 'a NUL'; Value = "a`0b"; Id = 'InvalidCGroupPath'; Category = 'InvalidArgument'; Shows = 'a\0b' }
+        @{ Case = 'an empty component'; Value = 'a//b'; Id = 'InvalidCGroupPath'; Category = 'InvalidArgument'; Shows = 'a//b' }
+        @{ Case = 'a 300-byte name'; Value = 'x' * 300; Id = 'InvalidCGroupPath'; Category = 'InvalidArgument'; Shows = 'x' * 255 }
+        @{ Case = 'a cgroup nobody made'; Value = 'nothere'; Id = 'CGroupNotFound'; Category = 'ObjectNotFound'; Shows = 'nothere' }
+    )
+    foreach ($p in $badPaths) {
+        $with = @{ Value = $p.Value }
+        Case Get-CGroup Path $p.Case $p.Id $p.Category $p.Shows { Get-CGroup -Path $Value } $with
+        Case Remove-CGroup Path $p.Case $p.Id $p.Category $p.Shows { Remove-CGroup -Path $Value } $with
+        Case Set-CGroupLimit Path $p.Case $p.Id $p.Category $p.Shows { Set-CGroupLimit -Path $Value -PidsLimit 5 } $with
+        Case Move-Process Path $p.Case $p.Id $p.Category $p.Shows { Move-Process -Id $Sleeper.Id -Path $Value } $with
+        if ($p.Id -ne 'CGroupNotFound') {
+            Case New-CGroup Path $p.Case $p.Id $p.Category $p.Shows { New-CGroup -Path $Value } $with
+        }
+    }
+    Case New-CGroup Path 'empty' InvalidCGroupPath InvalidArgument 'empty' { New-CGroup -Path '' }
+    Case New-CGroup Path 'a control file''s name' InvalidCGroupPath InvalidArgument 'cgroup.procs' { New-CGroup -Path cgroup.procs }
+    Case New-CGroup Path 'one that exists' CGroupExists ResourceExists 'grp' { New-CGroup -Path grp }
+    Case New-CGroup PassThru 'one that exists' CGroupExists ResourceExists 'grp' { New-CGroup -Path grp -PassThru }
+    Case Get-CGroup Path 'empty' ParameterArgumentValidationError InvalidData 'Path' { Get-CGroup -Path '' }
+    Case Get-CGroup Recurse 'a cgroup nobody made' CGroupNotFound ObjectNotFound 'nothere' { Get-CGroup -Path nothere -Recurse }
+    Case Get-CGroup ProcessId 'negative' InvalidProcessId InvalidArgument '-1' { Get-CGroup -ProcessId -1 }
+    Case Get-CGroup ProcessId 'a process that does not exist' ProcessNotFound ObjectNotFound '99999999' { Get-CGroup -ProcessId 99999999 }
+    Case Get-CGroup ProcessId 'not a number' CannotConvertArgumentNoMessage InvalidArgument 'abc' { Get-CGroup -ProcessId abc }
+    Case Get-CGroup Controller 'a controller this host does not have' UnknownController InvalidArgument "'nosuch'" { Get-CGroup -Controller memory, nosuch }
+    Case Get-CGroup Controller 'empty' ParameterArgumentValidationError InvalidData 'Controller' { Get-CGroup -Controller '' }
+    Case Set-CGroupLimit Path 'the hierarchy root' CGroupOutsideRoot PermissionDenied "'/'" { Set-CGroupLimit -Path / -PidsLimit 5 }
+    Case Remove-CGroup Path 'the hierarchy root' CGroupOutsideRoot PermissionDenied "'/'" { Remove-CGroup -Path / }
+    Case Remove-CGroup Path 'one with a process in it' CGroupNotEmpty ResourceBusy 'busy' { Remove-CGroup -Path busy }
+    Case Remove-CGroup Path 'one with children' CGroupHasChildren ResourceBusy 'grp' { Remove-CGroup -Path grp }
+    Case Remove-CGroup Recurse 'one with a process in it' CGroupNotEmpty ResourceBusy 'busy' { Remove-CGroup -Path busy -Recurse }
+    Case Remove-CGroup Force 'the hierarchy root' CGroupOutsideRoot PermissionDenied "'/'" { Remove-CGroup -Path / -Force -Recurse }
+    Case Remove-CGroup TimeoutSec 'negative' ParameterArgumentValidationError InvalidData '-1' { Remove-CGroup -Path busy -TimeoutSec -1 }
+    Case Set-CGroupLimit InputObject 'a cgroup removed meanwhile' CGroupNotFound ObjectNotFound 'gonecg' { $GoneCGroup | Set-CGroupLimit -PidsLimit 5 }
+    Case Move-Process CGroup 'a cgroup removed meanwhile' CGroupNotFound ObjectNotFound 'gonecg' { Move-Process -Id $Sleeper.Id -CGroup $GoneCGroup }
+    Case Move-Process Path 'the hierarchy root' CGroupOutsideRoot PermissionDenied "'/'" { Move-Process -Id $Sleeper.Id -Path / }
+    Case Move-Process Id 'negative' InvalidProcessId InvalidArgument '-5' { Move-Process -Id -5 -Path grp }
+    Case Move-Process Id 'a process that does not exist' ProcessNotFound ObjectNotFound '99999999' { Move-Process -Id 99999999 -Path grp }
+    Case Move-Process Id 'the machine''s init' MoveInitProcess InvalidOperation 'process 1' { Move-Process -Id 1 -Path grp }
+    Case Move-Process Id 'a kernel thread' MoveKernelThread InvalidArgument 'process 2' { Move-Process -Id 2 -Path grp }
+    Case Move-Process PassThru 'a process that does not exist' ProcessNotFound ObjectNotFound '99999999' { Move-Process -Id 99999999 -Path grp -PassThru }
 }
-Case New-CGroup Path 'empty' InvalidCGroupPath InvalidArgument 'empty' { New-CGroup -Path '' }
-Case New-CGroup Path 'a control file''s name' InvalidCGroupPath InvalidArgument 'cgroup.procs' { New-CGroup -Path cgroup.procs }
-Case New-CGroup Path 'one that exists' CGroupExists ResourceExists 'grp' { New-CGroup -Path grp }
-Case New-CGroup PassThru 'one that exists' CGroupExists ResourceExists 'grp' { New-CGroup -Path grp -PassThru }
-Case Get-CGroup Path 'empty' ParameterArgumentValidationError InvalidData 'Path' { Get-CGroup -Path '' }
-Case Get-CGroup Recurse 'a cgroup nobody made' CGroupNotFound ObjectNotFound 'nothere' { Get-CGroup -Path nothere -Recurse }
-Case Get-CGroup ProcessId 'negative' InvalidProcessId InvalidArgument '-1' { Get-CGroup -ProcessId -1 }
-Case Get-CGroup ProcessId 'a process that does not exist' ProcessNotFound ObjectNotFound '99999999' { Get-CGroup -ProcessId 99999999 }
-Case Get-CGroup ProcessId 'not a number' CannotConvertArgumentNoMessage InvalidArgument 'abc' { Get-CGroup -ProcessId abc }
-Case Get-CGroup Controller 'a controller this host does not have' UnknownController InvalidArgument "'nosuch'" { Get-CGroup -Controller memory, nosuch }
-Case Get-CGroup Controller 'empty' ParameterArgumentValidationError InvalidData 'Controller' { Get-CGroup -Controller '' }
-Case Set-CGroupLimit Path 'the hierarchy root' CGroupOutsideRoot PermissionDenied "'/'" { Set-CGroupLimit -Path / -PidsLimit 5 }
-Case Remove-CGroup Path 'the hierarchy root' CGroupOutsideRoot PermissionDenied "'/'" { Remove-CGroup -Path / }
-Case Remove-CGroup Path 'one with a process in it' CGroupNotEmpty ResourceBusy 'busy' { Remove-CGroup -Path busy }
-Case Remove-CGroup Path 'one with children' CGroupHasChildren ResourceBusy 'grp' { Remove-CGroup -Path grp }
-Case Remove-CGroup Recurse 'one with a process in it' CGroupNotEmpty ResourceBusy 'busy' { Remove-CGroup -Path busy -Recurse }
-Case Remove-CGroup Force 'the hierarchy root' CGroupOutsideRoot PermissionDenied "'/'" { Remove-CGroup -Path / -Force -Recurse }
-Case Remove-CGroup TimeoutSec 'negative' ParameterArgumentValidationError InvalidData '-1' { Remove-CGroup -Path busy -TimeoutSec -1 }
-Case Set-CGroupLimit InputObject 'a cgroup removed meanwhile' CGroupNotFound ObjectNotFound 'gonecg' { $GoneCGroup | Set-CGroupLimit -PidsLimit 5 }
-Case Move-Process CGroup 'a cgroup removed meanwhile' CGroupNotFound ObjectNotFound 'gonecg' { Move-Process -Id $Sleeper.Id -CGroup $GoneCGroup }
-Case Move-Process Path 'the hierarchy root' CGroupOutsideRoot PermissionDenied "'/'" { Move-Process -Id $Sleeper.Id -Path / }
-Case Move-Process Id 'negative' InvalidProcessId InvalidArgument '-5' { Move-Process -Id -5 -Path grp }
-Case Move-Process Id 'a process that does not exist' ProcessNotFound ObjectNotFound '99999999' { Move-Process -Id 99999999 -Path grp }
-Case Move-Process Id 'the machine''s init' MoveInitProcess InvalidOperation 'process 1' { Move-Process -Id 1 -Path grp }
-Case Move-Process Id 'a kernel thread' MoveKernelThread InvalidArgument 'process 2' { Move-Process -Id 2 -Path grp }
-Case Move-Process PassThru 'a process that does not exist' ProcessNotFound ObjectNotFound '99999999' { Move-Process -Id 99999999 -Path grp -PassThru }
 
 
 BeforeAll {
