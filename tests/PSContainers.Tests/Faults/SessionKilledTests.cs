@@ -4,7 +4,7 @@ using PSContainers.Tests.Module;
 namespace PSContainers.Tests.Faults;
 
 /// <summary>
-/// A session (the Shell process) SIGKILLed while it creates, starts, stops and removes containers in a loop, at
+/// A session (a pwsh process) SIGKILLed while it creates, starts, stops and removes containers in a loop, at
 /// several points in time, so some kills land mid-New, some mid-Start, mid-Stop or mid-Remove. A new session must
 /// then tell the truth (every container Created, Running or Exited, none damaged) and clean up everything: no
 /// cgroup, depot entry or process is left, and the killed session's resident launchers end with it.

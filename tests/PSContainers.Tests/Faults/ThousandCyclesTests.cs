@@ -4,7 +4,7 @@ using PSContainers.Tests.Module;
 namespace PSContainers.Tests.Faults;
 
 /// <summary>
-/// 1000 New → Start → Stop → Remove cycles in one session of their own (a Shell process, so its numbers are its
+/// 1000 New → Start → Stop → Remove cycles in one session of their own (a pwsh process, so its numbers are its
 /// own): the session's descriptors, managed heap and resident memory stop growing, and the machine's cgroups
 /// (/proc/cgroups), dying cgroups and mounts come back to where they were.
 /// </summary>
