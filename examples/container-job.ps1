@@ -13,15 +13,15 @@ $c = New-Container -Name $Name /bin/sh -ArgumentList '-c', $tree -Hostname $Name
     Start-Container -PassThru
 try {
     [System.Threading.Thread]::Sleep(1000)
-    $host.UI.WriteLine('The container:')
-    Get-Container -Name $Name | Out-Default
-    $host.UI.WriteLine('Its cgroup, limited and measured:')
-    Get-CGroup -Path $c.CGroupPath | Out-Default
-    $host.UI.WriteLine("Its output: $(Get-ContainerLog -Name $Name)")
+    Write-Host 'The container:'
+    Get-Container -Name $Name | Out-Host
+    Write-Host 'Its cgroup, limited and measured:'
+    Get-CGroup -Path $c.CGroupPath | Out-Host
+    Write-Host "Its output: $(Get-ContainerLog -Name $Name)"
 } finally {
     # SIGTERM, then after 2 s SIGKILL to every process in the cgroup (the daemon that ignores SIGTERM too).
     $stopped = Stop-Container -Name $Name -Timeout 2 -PassThru
-    $host.UI.WriteLine("Stopped: exit code $($stopped.ExitCode) (signal $($stopped.Signal)); processes left: $((Get-CGroup -Path $c.CGroupPath).ProcessIds.Count)")
+    Write-Host "Stopped: exit code $($stopped.ExitCode) (signal $($stopped.Signal)); processes left: $((Get-CGroup -Path $c.CGroupPath).ProcessIds.Count)"
     Remove-Container -Name $Name
     # Leave the machine as it was: drop the project's root cgroup too when nothing else uses it.
     $projectRoot = $c.CGroupPath.Substring(0, $c.CGroupPath.LastIndexOf('/'))

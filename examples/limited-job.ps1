@@ -25,14 +25,14 @@ try {
     $null = $job.StandardOutput.ReadLine()
     [System.Threading.Thread]::Sleep(1000)
 
-    $host.UI.WriteLine("The job's processes, limited and measured:")
-    Get-CGroup -Path $Name | Out-Default
+    Write-Host "The job's processes, limited and measured:"
+    Get-CGroup -Path $Name | Out-Host
     $now = Get-CGroup -Path $Name
-    $host.UI.WriteLine("$($now.ProcessIds.Count) processes; CPU capped at $($now.CpuLimit) CPUs; pids $($now.PidsCurrent)/$($now.PidsLimit); memory $([math]::Round($now.MemoryUsage / 1MB, 1)) MB of $($now.MemoryLimit / 1MB) MB")
+    Write-Host "$($now.ProcessIds.Count) processes; CPU capped at $($now.CpuLimit) CPUs; pids $($now.PidsCurrent)/$($now.PidsLimit); memory $([math]::Round($now.MemoryUsage / 1MB, 1)) MB of $($now.MemoryLimit / 1MB) MB"
 } finally {
     # -Force kills the whole tree (the daemon that left the shell's session too), then removes the cgroup.
     Remove-CGroup -Path $Name -Force -Confirm:$false
-    $host.UI.WriteLine("Stopped and removed $($cg.Path).")
+    Write-Host "Stopped and removed $($cg.Path)."
     # Leave the machine as it was: drop the project's root cgroup too when nothing else uses it.
     $projectRoot = $cg.Path.Substring(0, $cg.Path.LastIndexOf('/'))
     if (-not (Get-CGroup)) { Remove-CGroup -Path $projectRoot -Confirm:$false }
