@@ -89,9 +89,9 @@ public sealed class RemotingTests(SshHosts hosts) : IClassFixture<SshHosts>
     }
 
     /// <summary>Runs the client script; fails with its output and both servers' logs unless it succeeds.</summary>
-    private Dictionary<string, string> Client(string script, bool hostNames = true)
+    private Dictionary<string, string> Client(string script, bool hostNames = true, bool import = true)
     {
-        ShellResult r = hosts.Run(script, Long, hostNames);
+        ShellResult r = hosts.Run(script, Long, hostNames, import);
         Assert.True(r.ExitCode == 0 && r.StdErr.Trim().Length == 0,
             r + "\n" + string.Join("\n", hosts.Endpoints.Select(e => $"--- sshd {e.Name} ---\n{e.Log}")));
         return Sections(r.StdOut);
@@ -494,6 +494,19 @@ public sealed class RemotingTests(SshHosts hosts) : IClassFixture<SshHosts>
                 """, hostNames: false);
             Assert.Equal([hosts.A.Depot], Lines(s["one"]));
             Assert.Equal([$"web {hosts.A.Depot}/web", $"web {hosts.B.Depot}/web"], Lines(s["both"]).Order(StringComparer.Ordinal).ToArray());
+
+            // "What you need": without PSContainers imported on your machine, no view applies: a copy renders as the
+            // list of all its properties, with the remoting notes.
+            s = Client($$"""
+                "### default"
+                Invoke-Command -HostName a { Get-Container -Name web } | Out-String -Width 200
+                "### modules"
+                @(Get-Module PSContainers).Count
+                """, import: false);
+            Assert.Equal(["0"], Lines(s["modules"]));
+            Assert.Contains(Lines(s["default"]), l => l.StartsWith("RunspaceId", StringComparison.Ordinal));
+            Assert.Contains(Lines(s["default"]), l => l.StartsWith("Spec ", StringComparison.Ordinal));
+            Assert.DoesNotContain(Lines(s["default"]), l => l.StartsWith("Name State", StringComparison.Ordinal));
         });
     }
 }

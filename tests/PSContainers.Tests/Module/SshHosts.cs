@@ -120,10 +120,11 @@ public sealed class SshHosts : IDisposable
     public string LocalRoot { get; }
 
     /// <summary>
-    /// Runs a script in a new local pwsh, the client: PSContainers imported (its views render the copies), the local
-    /// depot and cgroup root its own, and with <paramref name="hostNames"/> the names `a` and `b` reachable over SSH.
+    /// Runs a script in a new local pwsh, the client: PSContainers imported unless <paramref name="import"/> is false
+    /// (its views render the copies), the local depot and cgroup root its own, and with <paramref name="hostNames"/>
+    /// the names `a` and `b` reachable over SSH.
     /// </summary>
-    public ShellResult Run(string script, TimeSpan? timeout = null, bool hostNames = true, IDictionary<string, string?>? environment = null)
+    public ShellResult Run(string script, TimeSpan? timeout = null, bool hostNames = true, bool import = true)
     {
         var env = new Dictionary<string, string?>
         {
@@ -134,12 +135,8 @@ public sealed class SshHosts : IDisposable
         {
             env["PATH"] = WrapperDir + ":" + Environment.GetEnvironmentVariable("PATH");
         }
-        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
-        {
-            env[key] = value;
-        }
         return Pwsh.Run(
-            ["-NoProfile", "-NonInteractive", "-Command", "$ErrorActionPreference = 'Stop'\nImport-Module PSContainers\n" + script],
+            ["-NoProfile", "-NonInteractive", "-Command", "$ErrorActionPreference = 'Stop'\n" + (import ? "Import-Module PSContainers\n" : "") + script],
             environment: env, timeout: timeout ?? TimeSpan.FromSeconds(120));
     }
 
