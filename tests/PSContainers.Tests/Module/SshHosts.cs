@@ -245,8 +245,6 @@ public sealed class SshHosts : IDisposable
         return stdout.Result;
     }
 
-    internal static string PrivSep => PrivSepDir;
-
     internal static string SshdPath => Sshd;
 }
 
