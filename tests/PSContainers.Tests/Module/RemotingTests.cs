@@ -1,252 +1,512 @@
-using System.Collections;
-using System.Management.Automation;
-using System.Management.Automation.Runspaces;
+using System.Text;
+using System.Text.Json;
 
 namespace PSContainers.Tests.Module;
 
 /// <summary>
-/// Objects that cross a machine boundary: Invoke-Command and Receive-Job hand back what PSSerializer (CliXml) makes of
-/// them. Each object is serialized alone, as remoting does, with what Invoke-Command adds (PSComputerName, RunspaceId,
-/// PSShowComputerName). They keep their properties, render with the module's views, and their names bind into the
-/// cmdlets by property name, so `Invoke-Command -HostName a { Get-Container } | Stop-Container`-style pipelines work
-/// when the second half runs on the same host (docs/remoting.md).
+/// PowerShell remoting over SSH, for real: two OpenSSH servers of the test's own on 127.0.0.1, hosts `a` and `b`,
+/// each with its own depot and cgroup root (<see cref="SshHosts"/>), and a real pwsh client with PSContainers imported
+/// that runs `Invoke-Command -HostName a, b`. The blocks of docs/remoting.md run as written and do what the page says;
+/// the copies that come back keep every property, carry PSComputerName, render with the module's views and bind by
+/// property name into the cmdlets. Every test removes what it made on both hosts and on the local side, also when it
+/// fails; the fixture kills the servers.
 /// </summary>
-[Collection("ProcessEnvironment")]
-public sealed class RemotingTests : ModuleSessionTest
+public sealed class RemotingTests(SshHosts hosts) : IClassFixture<SshHosts>
 {
-    public RemotingTests()
-        : base("remoting")
-    {
-    }
+    private const string Marker = "# Not run by the tests:";
 
-    /// <summary>
-    /// What the other end of Invoke-Command gets: CliXml made in the session that has the module (its types, script
-    /// properties and serialization depths apply), one object at a time, read back elsewhere, with the remoting notes.
-    /// </summary>
-    private PSObject OverTheWire(PSObject live)
-    {
-        Ps.Commands.Clear();
-        Ps.AddScript("param($o) [System.Management.Automation.PSSerializer]::Serialize($o)").AddArgument(live);
-        string xml = Assert.Single(Ps.Invoke()).ToString();
-        var back = (PSObject)PSSerializer.Deserialize(xml);
-        back.Properties.Add(new PSNoteProperty("PSComputerName", "host-a"));
-        back.Properties.Add(new PSNoteProperty("RunspaceId", Guid.NewGuid()));
-        back.Properties.Add(new PSNoteProperty("PSShowComputerName", true));
-        return back;
-    }
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(180);
 
-    private static bool SpinUntil(Func<bool> condition)
+    /// <summary>The headings of docs/remoting.md whose PowerShell blocks these tests run as written.</summary>
+    private static readonly string[] RunHeadings =
+    [
+        "A copy binds by name",
+        "Pattern 1:",
+        "Pattern 2:",
+        "Persistent sessions",
+        "Long waits and jobs",
+    ];
+
+    private static List<(string Heading, string Code)> DocBlocks()
     {
-        for (int i = 0; i < 50; i++)
+        string text = File.ReadAllText(Path.Combine(Repo.Root, "docs", "remoting.md")).Replace("\r\n", "\n");
+        var blocks = new List<(string, string)>();
+        string heading = "";
+        string? fence = null;
+        var code = new StringBuilder();
+        foreach (string line in text.Split('\n'))
         {
-            if (condition())
+            string trimmed = line.TrimStart();
+            if (fence is null && line.StartsWith('#'))
             {
-                return true;
+                heading = line.TrimStart('#').Trim();
             }
-            Thread.Sleep(100);
-        }
-        return false;
-    }
-
-    private void StartTestContainer(string name) =>
-        Run($"New-Container -Name {name} /bin/sh -ArgumentList '-c', 'echo hello; exec sleep 300' -Group g1 -MemoryLimit 64MB -PidsLimit 20 -Property @{{ team = 'blue'; tier = '1' }} | Start-Container");
-
-    [SkippableFact]
-    public void ContainerCGroupStatsAndEvents_RoundTripThroughCliXml_WithTheirPropertiesIntact()
-    {
-        Skip.IfNot(Environment.UserName == "root", "needs root to create containers and cgroups");
-        StartTestContainer("rt");
-        var live = new Dictionary<string, PSObject>
-        {
-            ["PSContainers.Containers.Container"] = Assert.Single(Run("Get-Container -Name rt")),
-            ["PSContainers.CGroups.CGroup"] = Assert.Single(Run("Get-CGroup -Path g1/rt")),
-            ["PSContainers.Containers.ContainerStats"] = Assert.Single(Run("Get-ContainerStats -Name rt")),
-            ["PSContainers.Containers.ContainerEvent"] = Run("Get-ContainerEvent -Name rt").Last(),
-        };
-        Runspace.DefaultRunspace = Ps.Runspace; // the live objects' script properties (ProcessCount) run there
-        foreach (var (type, obj) in live)
-        {
-            Assert.Equal(type, obj.BaseObject.GetType().FullName);
-            PSObject back = OverTheWire(obj);
-            Assert.Equal("Deserialized." + type, back.TypeNames[0]);
-            foreach (var property in obj.Properties.Where(p => p.IsGettable))
+            else if (fence is null && trimmed.StartsWith("```", StringComparison.Ordinal))
             {
-                if (property.Name == "Spec")
+                fence = trimmed[3..].Trim();
+                code.Clear();
+            }
+            else if (fence is not null && trimmed == "```")
+            {
+                if (fence == "powershell")
                 {
-                    // The full spec (with the environment) stays home: one level deep, it travels as its text.
-                    Assert.IsType<string>(back.Properties["Spec"].Value);
-                    continue;
+                    blocks.Add((heading, code.ToString()));
                 }
-                PSPropertyInfo? other = back.Properties[property.Name];
-                Assert.True(other is not null, $"{type}.{property.Name} was lost");
-                AssertSame($"{type}.{property.Name}", property.Value, other!.Value);
+                fence = null;
+            }
+            else if (fence is not null)
+            {
+                code.Append(line).Append('\n');
             }
         }
+        return blocks;
+    }
 
-        // The values a remote user reads most, spelled out.
-        PSObject c = OverTheWire(live["PSContainers.Containers.Container"]);
-        Assert.Equal("Running", c.Properties["State"].Value.ToString());
-        Assert.Equal("blue", ((Hashtable)((PSObject)c.Properties["Properties"].Value).BaseObject)["team"]);
-        PSObject s = OverTheWire(live["PSContainers.Containers.ContainerStats"]);
-        Assert.Equal(64L << 20, s.Properties["MemoryLimit"].Value);
-        Assert.Equal("rt", s.Properties["ContainerName"].Value);
-        // Serialized two levels deep (Types.ps1xml), the pressure stays an object with numbers, not its text.
-        if (live["PSContainers.Containers.ContainerStats"].Properties["CpuPressure"].Value is not null)
+    /// <summary>The one PowerShell block under the heading that starts with <paramref name="heading"/>.</summary>
+    private static string DocBlock(string heading)
+    {
+        var block = Assert.Single(DocBlocks(), b => b.Heading.StartsWith(heading, StringComparison.Ordinal));
+        Assert.DoesNotContain(Marker, block.Code, StringComparison.Ordinal);
+        return block.Code;
+    }
+
+    [Fact]
+    public void EveryPowerShellBlockOfTheRemotingPage_IsRunByTheseTests_OrSaysWhyNot()
+    {
+        var blocks = DocBlocks();
+        Assert.NotEmpty(blocks);
+        foreach (var (heading, code) in blocks)
         {
-            var pressure = Assert.IsType<PSObject>(s.Properties["CpuPressure"].Value);
-            Assert.IsType<double>(pressure.Properties["SomeAvg10"].Value);
+            bool run = RunHeadings.Any(h => heading.StartsWith(h, StringComparison.Ordinal));
+            Assert.True(run || code.Contains(Marker, StringComparison.Ordinal),
+                $"docs/remoting.md, under '{heading}': a PowerShell block that no test runs and that has no '{Marker} <what it needs>' line:\n{code}");
+            Assert.False(run && code.Contains(Marker, StringComparison.Ordinal), $"'{heading}' is run by the tests but marked as not run");
+        }
+        foreach (string h in RunHeadings)
+        {
+            Assert.Single(blocks, b => b.Heading.StartsWith(h, StringComparison.Ordinal));
         }
     }
 
-    private static void AssertSame(string what, object? expected, object? actual)
+    /// <summary>Runs the client script; fails with its output and both servers' logs unless it succeeds.</summary>
+    private Dictionary<string, string> Client(string script, bool hostNames = true, bool import = true)
     {
-        expected = expected is PSObject pe ? pe.BaseObject : expected;
-        PSObject? bag = actual as PSObject; // a deserialized object keeps its properties on the wrapper
-        actual = actual is PSObject pa ? pa.BaseObject : actual;
-        switch (expected)
-        {
-            case null:
-                Assert.True(actual is null, $"{what}: expected null, got {actual}");
-                break;
-            case string or bool or int or long or double or DateTime or TimeSpan:
-                Assert.True(Equals(expected, actual), $"{what}: {expected} became {actual} ({actual?.GetType().Name})");
-                break;
-            case Enum e:
-                Assert.Equal(e.ToString(), actual?.ToString());
-                break;
-            case IDictionary d:
-                var h = Assert.IsAssignableFrom<IDictionary>(actual);
-                Assert.Equal(d.Count, h.Count);
-                foreach (DictionaryEntry entry in d)
-                {
-                    AssertSame($"{what}[{entry.Key}]", entry.Value, h[entry.Key]);
-                }
-                break;
-            case IEnumerable list:
-                var a = Assert.IsAssignableFrom<IEnumerable>(actual).Cast<object?>().ToList();
-                var x = list.Cast<object?>().ToList();
-                Assert.True(x.Count == a.Count, $"{what}: {x.Count} items became {a.Count}");
-                for (int i = 0; i < x.Count; i++)
-                {
-                    AssertSame($"{what}[{i}]", x[i], a[i]);
-                }
-                break;
-            default:
-                // A nested object (PressureInfo): its properties, one level down.
-                var nested = PSObject.AsPSObject(expected);
-                var back = bag ?? PSObject.AsPSObject(actual!);
-                Assert.Equal("Deserialized." + expected.GetType().FullName, back.TypeNames[0]);
-                foreach (var p in nested.Properties.Where(p => p.IsGettable))
-                {
-                    Assert.True(back.Properties[p.Name] is not null, $"{what}.{p.Name} was lost ({actual})");
-                    AssertSame($"{what}.{p.Name}", p.Value, back.Properties[p.Name].Value);
-                }
-                break;
-        }
+        ShellResult r = hosts.Run(script, Long, hostNames, import);
+        Assert.True(r.ExitCode == 0 && r.StdErr.Trim().Length == 0,
+            r + "\n" + string.Join("\n", hosts.Endpoints.Select(e => $"--- sshd {e.Name} ---\n{e.Log}")));
+        return Sections(r.StdOut);
     }
 
-    [SkippableFact]
-    public void DeserializedObjects_BindByPropertyName_IntoTheCmdlets()
+    /// <summary>The output split at lines `### name`.</summary>
+    private static Dictionary<string, string> Sections(string stdout)
     {
-        Skip.IfNot(Environment.UserName == "root", "needs root to create containers and cgroups");
-        Run("New-Container -Name bind /bin/sh -ArgumentList '-c', 'echo hello; exec sleep 300' -Group g1 -MemoryLimit 64MB -PidsLimit 20");
-        PSObject created = OverTheWire(Assert.Single(Run("Get-Container -Name bind")));
-        PSObject cgroup = OverTheWire(Assert.Single(Run("Get-CGroup -Path g1/bind")));
-
-        string Pipe(PSObject input, string command)
+        var sections = new Dictionary<string, string>();
+        foreach (string part in ("\n" + stdout).Split("\n### ").Skip(1))
         {
-            Ps.Commands.Clear();
-            Ps.Streams.ClearStreams();
-            Ps.AddScript($"$input | {command}");
-            var r = Ps.Invoke(new[] { input }).Select(o => o?.ToString() ?? "").ToList();
-            Assert.False(Ps.HadErrors, command + "\n" + string.Join("\n", Ps.Streams.Error.Select(e => $"{e.FullyQualifiedErrorId}: {e}"))
-                + "\n" + string.Join("\n", Ps.Streams.Verbose) + "\n" + string.Join("\n", r));
-            return string.Join("\n", r);
+            int end = part.IndexOf('\n');
+            sections[(end < 0 ? part : part[..end]).Trim()] = end < 0 ? "" : part[(end + 1)..];
         }
-
-        // A deserialized container is not a Container: it binds -Name by property name (and -Path through CGroupPath).
-        Assert.Equal("Running", Pipe(created, "Start-Container -PassThru -Verbose | ForEach-Object State"));
-        PSObject container = OverTheWire(Assert.Single(Run("Get-Container -Name bind")));
-        Assert.Equal("bind", Pipe(container, "Get-Container | ForEach-Object Name"));
-        Assert.Equal("bind", Pipe(container, "Get-ContainerStats | ForEach-Object Name"));
-        Assert.True(SpinUntil(() => Pipe(container, "Get-ContainerLog").Contains("hello")), "no log line through the deserialized container");
-        Assert.Contains("started", Pipe(container, "Get-ContainerEvent | ForEach-Object Event"));
-        Assert.Equal($"/{Root}/g1/bind", Pipe(container, "Get-CGroup | ForEach-Object Path"));
-        Assert.Equal("Paused", Pipe(container, "Suspend-Container -PassThru | ForEach-Object State"));
-        Assert.Equal("Running", Pipe(container, "Resume-Container -PassThru | ForEach-Object State"));
-        Assert.Equal("green", Pipe(container, "Set-ContainerProperty -Key team -Value green -PassThru | ForEach-Object { $_.Properties['team'] }"));
-        Assert.Equal("", Pipe(container, "Remove-ContainerProperty -Key team -PassThru | ForEach-Object { $_.Properties['team'] }"));
-        PSObject stats = OverTheWire(Assert.Single(Run("Get-ContainerStats -Name bind")));
-        Assert.Equal("Exited", Pipe(stats, "Stop-Container -Timeout 5 -PassThru | ForEach-Object State"));
-        Assert.Equal("Exited", Pipe(container, "Wait-Container -Timeout 5 | ForEach-Object State"));
-
-        // A deserialized cgroup binds -Path.
-        Assert.Equal("7", Pipe(cgroup, "Set-CGroupLimit -PidsLimit 7 -PassThru -Confirm:$false | ForEach-Object PidsLimit"));
-        Assert.Equal($"/{Root}/g1/bind", Pipe(cgroup, "Get-CGroup | ForEach-Object Path"));
-
-        Pipe(container, "Remove-Container -Confirm:$false");
-        Assert.Empty(Run("Get-Container"));
-        Assert.Empty(Run($"Get-CGroup -Path /{Root}/g1/*"));
+        return sections;
     }
 
-    [SkippableFact]
-    public void DeserializedObjects_RenderWithTheModulesViews()
+    private static string[] Lines(string text) => Pwsh.Lines(text).Select(l => l.Trim()).ToArray();
+
+    private void Skippable()
     {
-        Skip.IfNot(Environment.UserName == "root", "needs root to create containers and cgroups");
-        // Out-String is a Utility cmdlet, absent from this engine build: the shell's Out-Default renders with the same
-        // formatter. Each kind renders live and after the round trip, each through its own Out-Default.
-        string depot = Path.Combine(DepotDir, "render");
-        var env = new Dictionary<string, string?> { ["PSCONTAINERS_DEPOT"] = depot, ["PSCONTAINERS_CGROUP_ROOT"] = Root + "-r" };
+        Skip.If(hosts.SkipReason is not null, hosts.SkipReason);
+    }
+
+    /// <summary>Runs the test, then removes every container and cgroup on a, b and the local side.</summary>
+    private void WithCleanHosts(Action test)
+    {
+        Skippable();
         try
         {
-            ShellResult r = Pwsh.Run(["-NoProfile", "-NonInteractive", "-Command", """
-                $ErrorActionPreference = 'Stop'
-                function Wire($o) { [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($o)) }
-                $null = New-CGroup -Path batch/nightly -PidsLimit 10
-                $null = New-Container -Name web /bin/sleep -ArgumentList 300 -MemoryLimit 64MB | Start-Container
-                $kinds = [ordered]@{
-                    container = { Get-Container -Name web }
-                    cgroup    = { Get-CGroup -Path web }
-                    tree      = { Get-CGroup -Path batch -Recurse }
-                    stats     = { Get-ContainerStats -Name web }
-                    event     = { @(Get-ContainerEvent -Name web)[0] }
-                }
-                foreach ($k in $kinds.Keys) {
-                    "### live $k"
-                    & $kinds[$k] | Out-Default
-                    "### wire $k"
-                    & $kinds[$k] | ForEach-Object { Wire $_ } | Out-Default
-                }
-                "### end"
-                """], environment: env, timeout: TimeSpan.FromSeconds(90));
-            Assert.True(r.ExitCode == 0, r.ToString());
-            var sections = r.StdOut.Split("### ").Skip(1).ToDictionary(s => s[..s.IndexOf('\n')].Trim(), s => s[(s.IndexOf('\n') + 1)..]);
-            var headers = new Dictionary<string, string>
-            {
-                ["container"] = "Name State ",
-                ["cgroup"] = "Path ",
-                ["tree"] = "Tree ",
-                ["stats"] = "Name CPU% Mem(MB)",
-                ["event"] = "Time ",
-            };
-            foreach (var (kind, header) in headers)
-            {
-                string liveText = sections["live " + kind];
-                string wireText = sections["wire " + kind];
-                string Header(string text) => text.Split('\n').First(l => l.Trim().Length > 0).TrimEnd();
-                Assert.StartsWith(header, Header(liveText), StringComparison.Ordinal);
-                // The same table: header and the first data row's leading cell.
-                Assert.Equal(Header(liveText), Header(wireText));
-                Assert.Equal(liveText.Split('\n').Where(l => l.Trim().Length > 0).Skip(2).First().Split(' ')[0],
-                    wireText.Split('\n').Where(l => l.Trim().Length > 0).Skip(2).First().Split(' ')[0]);
-            }
-            Assert.Contains("└─ nightly", sections["wire tree"]);
+            test();
         }
         finally
         {
-            Pwsh.Run(["-NoProfile", "-NonInteractive", "-Command",
-                $"Get-Container | Remove-Container -Force -Confirm:$false; Remove-CGroup -Path /{Root}-r -Recurse -Force -Confirm:$false -ErrorAction SilentlyContinue"],
-                environment: env, timeout: TimeSpan.FromSeconds(60));
+            hosts.Clean();
         }
+    }
+
+    /// <summary>`host name state` of each container on a and b, sorted: what the hosts have after a step.</summary>
+    private const string RemoteStates = """
+        Invoke-Command -HostName a, b { Get-Container } | ForEach-Object { "$($_.PSComputerName) $($_.Name) $($_.State)" } | Sort-Object
+        """;
+
+    [SkippableFact]
+    public void CopyBindsByName_ToTheLocalMachine_TheDocsFirstPipelineStopsTheLocalWebOnly()
+    {
+        WithCleanHosts(() =>
+        {
+            var s = Client($$"""
+                $null = Invoke-Command -HostName a, b { New-Container -Name web /bin/sleep -ArgumentList 300 | Start-Container }
+                $null = New-Container -Name web /bin/sleep -ArgumentList 300 | Start-Container
+                {{DocBlock("A copy binds by name")}}
+                "### local"
+                Get-Container | ForEach-Object { "$($_.Name) $($_.State)" }
+                "### remote"
+                {{RemoteStates}}
+                """);
+            Assert.Equal(["web Exited"], Lines(s["local"]));
+            Assert.Equal(["a web Running", "b web Running"], Lines(s["remote"]));
+        });
+    }
+
+    [SkippableFact]
+    public void Pattern1_RunsTheWholePipelineOnEachHost_AndReturnsTheStoppedContainersWithPSComputerName()
+    {
+        WithCleanHosts(() =>
+        {
+            var s = Client($$"""
+                $null = Invoke-Command -HostName a, b {
+                    New-Container -Name web /bin/sleep -ArgumentList 300 | Start-Container
+                    New-Container -Name api -Group shop /bin/sleep -ArgumentList 300 | Start-Container
+                    New-Container -Name worker -Group shop /bin/sleep -ArgumentList 300 | Start-Container
+                }
+                $out = . {
+                {{DocBlock("Pattern 1:")}}
+                }
+                "### returned"
+                $out | ForEach-Object { "$($_.PSComputerName) $($_.Name) $($_.State) $($_.pstypenames[0])" } | Sort-Object
+                "### remote"
+                {{RemoteStates}}
+                """);
+            const string type = "Deserialized.PSContainers.Containers.Container";
+            Assert.Equal([$"a api Exited {type}", $"a worker Exited {type}", $"b api Exited {type}", $"b worker Exited {type}"], Lines(s["returned"]));
+            Assert.Equal(["a api Exited", "a web Running", "a worker Exited", "b api Exited", "b web Running", "b worker Exited"], Lines(s["remote"]));
+        });
+    }
+
+    [SkippableFact]
+    public void Pattern2_DecidesOnTheLocalMachine_AndStopsTheCrowdedContainerOnItsOwnHostOnly()
+    {
+        WithCleanHosts(() =>
+        {
+            var s = Client($$"""
+                $null = Invoke-Command -HostName a {
+                    New-Container -Name crowded /bin/sh -ArgumentList '-c', 'for i in $(seq 25); do sleep 300 & done; wait' | Start-Container
+                    # Its 25 children are there before the doc's block looks (bounded: 20 s).
+                    for ($i = 0; $i -lt 200 -and (Get-ContainerStats -Name crowded).PidsCurrent -le 25; $i++) { Start-Sleep -Milliseconds 100 }
+                }
+                $null = Invoke-Command -HostName a, b { New-Container -Name web /bin/sleep -ArgumentList 300 | Start-Container }
+                $out = . {
+                {{DocBlock("Pattern 2:")}}
+                }
+                "### stats"
+                $stats | ForEach-Object { "$($_.PSComputerName) $($_.Name) $($_.PidsCurrent)" } | Sort-Object
+                "### returned"
+                $out | ForEach-Object { "$($_.PSComputerName) $($_.Name) $($_.State)" } | Sort-Object
+                "### remote"
+                {{RemoteStates}}
+                """);
+            Assert.True(Lines(s["returned"]).SequenceEqual(["a crowded Exited"]), "the crowded container on a, and nothing else, is stopped:\n" + string.Join("\n", s.Select(kv => $"### {kv.Key}\n{kv.Value}")));
+            Assert.Equal(["a crowded Exited", "a web Running", "b web Running"], Lines(s["remote"]));
+        });
+    }
+
+    [SkippableFact]
+    public void PersistentSessions_AndUsing_StopWebOnTheChosenHostOnly()
+    {
+        WithCleanHosts(() =>
+        {
+            var s = Client($$"""
+                $null = Invoke-Command -HostName a, b { New-Container -Name web /bin/sleep -ArgumentList 300 | Start-Container }
+                $out = . {
+                {{DocBlock("Persistent sessions")}}
+                }
+                "### returned"
+                $out | ForEach-Object { "$($_.PSComputerName) $($_.Name) $($_.State)" }
+                "### sessions left"
+                @(Get-PSSession).Count
+                "### remote"
+                {{RemoteStates}}
+                """);
+            Assert.Equal(["a web Exited"], Lines(s["returned"]));
+            Assert.Equal(["0"], Lines(s["sessions left"]));
+            Assert.Equal(["a web Exited", "b web Running"], Lines(s["remote"]));
+        });
+    }
+
+    [SkippableFact]
+    public void AsJob_ReceivesTheWaitedContainersFromBothHosts()
+    {
+        WithCleanHosts(() =>
+        {
+            var s = Client($$"""
+                $null = Invoke-Command -HostName a, b { New-Container -Name backup /bin/sh -ArgumentList '-c', 'sleep 2; exit 3' | Start-Container }
+                $out = . {
+                {{DocBlock("Long waits and jobs")}}
+                }
+                "### received"
+                $out | ForEach-Object { "$($_.PSComputerName) $($_.Name) $($_.State) $($_.ExitCode)" } | Sort-Object
+                """);
+            Assert.Equal(["a backup Exited 3", "b backup Exited 3"], Lines(s["received"]));
+        });
+    }
+
+    /// <summary>
+    /// Each object as text, property by property (one level into nested objects), the same way for the live object on
+    /// its host and for the copy that came back; a nested object's type name is compared without "Deserialized.".
+    /// </summary>
+    private const string Flatten = """
+        param($Object)
+        function Text($v, [int]$Depth) {
+            if ($null -eq $v) { return 'null' }
+            if ($v -is [enum] -or $v.pstypenames -contains 'Deserialized.System.Enum') { return "enum $v" }
+            if ($v -is [datetime]) { return "DateTime $($v.ToUniversalTime().ToString('o'))" }
+            if ($v -is [string] -or $v -is [ValueType]) { return "$($v.GetType().Name) $([System.Convert]::ToString($v, [cultureinfo]::InvariantCulture))" }
+            if ($v -is [System.Collections.IDictionary]) { return 'dictionary {' + (@($v.Keys | Sort-Object | ForEach-Object { "$_=$(Text $v[$_] ($Depth - 1))" }) -join '; ') + '}' }
+            if ($v -is [System.Collections.IEnumerable]) { return 'list [' + (@($v | ForEach-Object { Text $_ ($Depth - 1) }) -join '; ') + ']' }
+            $type = $v.pstypenames[0] -replace '^Deserialized\.', ''
+            if ($Depth -le 0) { return "$type, not expanded" }
+            return "$type {" + (@($v.psobject.Properties | Where-Object IsGettable | ForEach-Object { "$($_.Name)=$(Text $_.Value ($Depth - 1))" }) -join '; ') + '}'
+        }
+        @($Object.psobject.Properties | Where-Object IsGettable | ForEach-Object { "$($_.Name)=$(Text $_.Value 1)" })
+        """;
+
+    private static readonly string[] Kinds = ["container", "cgroup", "tree", "stats", "event"];
+
+    [SkippableFact]
+    public void FanOut_ContainersCGroupsStatsAndEvents_ComeBackFromBothHosts_Intact_WithPSComputerName_InTheModulesViews()
+    {
+        WithCleanHosts(() =>
+        {
+            string live = string.Join("\n", Kinds.Select(k => $"\"### live {k}\"; {KindCommand(k)} | Format-Table | Out-String -Width 300"));
+            var s = Client($$"""
+                $null = Invoke-Command -HostName a, b {
+                    New-Container -Name web /bin/sh -ArgumentList '-c', 'echo hello; exec sleep 300' -Group g1 -MemoryLimit 64MB -PidsLimit 20 -Property @{ team = 'blue'; tier = '1' } | Start-Container
+                    $null = New-CGroup -Path batch/nightly -PidsLimit 10
+                }
+                $flattenText = @'
+                {{Flatten}}
+                '@
+                $flatten = [scriptblock]::Create($flattenText)
+                # Each object comes back right after what its host made of it (Truth), so the two can be compared.
+                $back = Invoke-Command -HostName a, b -ArgumentList $flattenText {
+                    param($FlattenText)
+                    $flatten = [scriptblock]::Create($FlattenText)
+                    function Emit($Kind, $Items) { foreach ($o in @($Items)) { [pscustomobject]@{ Kind = $Kind; Truth = @(& $flatten $o) }; $o } }
+                    {{string.Join("\n    ", Kinds.Select(k => $"Emit {k} ({KindCommand(k)})"))}}
+                }
+                $copies = [ordered]@{}
+                $rows = foreach ($h in $back | Group-Object PSComputerName) {
+                    $items = @($h.Group)
+                    for ($i = 0; $i -lt $items.Count; $i += 2) {
+                        $truth = $items[$i]; $copy = $items[$i + 1]
+                        if (-not $copies.Contains($truth.Kind)) { $copies[$truth.Kind] = [System.Collections.Generic.List[object]]::new() }
+                        $copies[$truth.Kind].Add($copy)
+                        [pscustomobject]@{ Host = $h.Name; Kind = $truth.Kind; Type = $copy.pstypenames[0]; ComputerName = $copy.PSComputerName; Truth = @($truth.Truth); Copy = @(& $flatten $copy) }
+                    }
+                }
+                "### json"
+                ConvertTo-Json -InputObject @($rows) -Depth 4 -Compress
+                foreach ($k in $copies.Keys) {
+                    "### table $k"; $copies[$k] | Format-Table | Out-String -Width 300
+                    "### list $k"; $copies[$k] | Format-List | Out-String -Width 300
+                }
+                # The same kinds rendered live on host a (the local session with a's depot and root), to compare the views.
+                $env:PSCONTAINERS_DEPOT = '{{hosts.A.Depot}}'; $env:PSCONTAINERS_CGROUP_ROOT = '{{hosts.A.CGroupRoot}}'
+                {{live}}
+                """);
+
+            // Every property as the host saw it, on the copy; the copies carry the host's name.
+            var rows = JsonSerializer.Deserialize<List<Row>>(s["json"])!;
+            var mismatches = new List<string>();
+            foreach (string host in new[] { "a", "b" })
+            {
+                foreach (string kind in Kinds)
+                {
+                    Assert.Contains(rows, r => r.Host == host && r.Kind == kind);
+                }
+            }
+            var types = new Dictionary<string, string>
+            {
+                ["container"] = "PSContainers.Containers.Container",
+                ["cgroup"] = "PSContainers.CGroups.CGroup",
+                ["tree"] = "PSContainers.CGroups.CGroup#Tree",
+                ["stats"] = "PSContainers.Containers.ContainerStats",
+                ["event"] = "PSContainers.Containers.ContainerEvent",
+            };
+            foreach (var row in rows)
+            {
+                Assert.Equal(row.Host, row.ComputerName);
+                Assert.Equal("Deserialized." + types[row.Kind], row.Type);
+                var truth = Properties(row.Truth);
+                var copy = Properties(row.Copy);
+                foreach (var (name, value) in truth)
+                {
+                    if (!copy.TryGetValue(name, out string? back))
+                    {
+                        mismatches.Add($"{row.Host} {row.Kind}.{name} was lost");
+                    }
+                    else if (name == "Spec")
+                    {
+                        // The full spec (with the environment) stays home: one level deep, it travels as its text.
+                        if (!back.StartsWith("String ", StringComparison.Ordinal))
+                        {
+                            mismatches.Add($"{row.Host} {row.Kind}.Spec came back as {back}, not as text");
+                        }
+                    }
+                    else if (value.StartsWith("enum ", StringComparison.Ordinal))
+                    {
+                        // An enum (State, Isolation, Version) travels as its name.
+                        if (back != "String " + value["enum ".Length..])
+                        {
+                            mismatches.Add($"{row.Host} {row.Kind}.{name}: {value} became {back}, not its name");
+                        }
+                    }
+                    else if (value != back)
+                    {
+                        mismatches.Add($"{row.Host} {row.Kind}.{name}: {value} became {back}");
+                    }
+                }
+            }
+            Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+
+            // The values a remote user reads most, spelled out.
+            var container = Properties(rows.First(r => r.Host == "b" && r.Kind == "container").Copy);
+            Assert.Equal("String Running", container["State"]);
+            Assert.Equal("dictionary {team=String blue; tier=String 1}", container["Properties"]);
+            var stats = Properties(rows.First(r => r.Host == "a" && r.Kind == "stats").Copy);
+            Assert.Equal($"Int64 {64L << 20}", stats["MemoryLimit"]);
+            Assert.Equal("String web", stats["ContainerName"]);
+            Assert.StartsWith("Double ", stats["CpuPercent"], StringComparison.Ordinal);
+            // Serialized two levels deep (Types.ps1xml), the pressure stays an object with numbers, not its text.
+            if (stats["CpuPressure"] != "null")
+            {
+                Assert.Contains("SomeAvg10=Double ", stats["CpuPressure"], StringComparison.Ordinal);
+            }
+
+            int copies(string kind) => rows.Count(r => r.Kind == kind);
+
+            // The copies render with the module's views: the live table's columns, then PSComputerName; a row per host.
+            foreach (string kind in Kinds)
+            {
+                string[] liveHeader = Header(s["live " + kind]);
+                string[] copyHeader = Header(s["table " + kind]);
+                Assert.True(liveHeader.Append("PSComputerName").SequenceEqual(copyHeader),
+                    $"{kind}: live [{string.Join(' ', liveHeader)}], copies [{string.Join(' ', copyHeader)}]\n{s["live " + kind]}\n{s["table " + kind]}");
+                string[] data = Lines(s["table " + kind]).Skip(2).ToArray();
+                Assert.Contains(data, l => l.EndsWith(" a", StringComparison.Ordinal));
+                Assert.Contains(data, l => l.EndsWith(" b", StringComparison.Ordinal));
+                // Each copy's list ends with its host (the label padded to the view's longest).
+                string[] listed = Lines(s["list " + kind]).Where(l => l.StartsWith("PSComputerName ", StringComparison.Ordinal))
+                    .Select(l => l.Split(':', 2)[1].Trim()).ToArray();
+                Assert.True(listed.Length == copies(kind) && listed.Contains("a") && listed.Contains("b"),
+                    $"{kind}: each copy's list names its host\n{s["list " + kind]}");
+            }
+            Assert.StartsWith("Name State ", Lines(s["table container"])[0], StringComparison.Ordinal);
+            Assert.StartsWith("Name CPU% Mem(MB)", Lines(s["table stats"])[0], StringComparison.Ordinal);
+            Assert.StartsWith("Tree ", Lines(s["table tree"])[0], StringComparison.Ordinal);
+            Assert.Equal(2, Lines(s["table tree"]).Count(l => l.StartsWith("└─ nightly", StringComparison.Ordinal)));
+        });
+    }
+
+    private static string KindCommand(string kind) => kind switch
+    {
+        "container" => "Get-Container -Name web",
+        "cgroup" => "Get-CGroup -Path g1/web",
+        "tree" => "Get-CGroup -Path batch -Recurse",
+        // Two samples, so the second has a CpuPercent.
+        "stats" => "Get-ContainerStats -Name web -Count 2 -Interval 0.5 | Select-Object -Last 1",
+        "event" => "Get-ContainerEvent -Name web | Select-Object -Last 1",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    private static string[] Header(string table) =>
+        Lines(table)[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    private static Dictionary<string, string> Properties(string[] flattened) =>
+        flattened.ToDictionary(p => p[..p.IndexOf('=')], p => p[(p.IndexOf('=') + 1)..]);
+
+    private sealed record Row(string Host, string Kind, string Type, string ComputerName, string[] Truth, string[] Copy);
+
+    [SkippableFact]
+    public void Copies_BindByPropertyName_IntoTheCmdlets_OnTheHostTheyCameFrom()
+    {
+        WithCleanHosts(() =>
+        {
+            // The local session uses a's depot and cgroup root: it is on host a, where the copies' names mean the containers.
+            var s = Client($$"""
+                $env:PSCONTAINERS_DEPOT = '{{hosts.A.Depot}}'; $env:PSCONTAINERS_CGROUP_ROOT = '{{hosts.A.CGroupRoot}}'
+                $null = Invoke-Command -HostName a { New-Container -Name bind /bin/sh -ArgumentList '-c', 'echo hello; exec sleep 300' -Group g1 -MemoryLimit 64MB -PidsLimit 20 }
+                $created = Invoke-Command -HostName a { Get-Container -Name bind }
+                $cgroup = Invoke-Command -HostName a { Get-CGroup -Path g1/bind }
+                "### start"; $created | Start-Container -PassThru | ForEach-Object State
+                $container = Invoke-Command -HostName a { Get-Container -Name bind }
+                "### get"; $container | Get-Container | ForEach-Object Name
+                "### stats"; $container | Get-ContainerStats | ForEach-Object Name
+                $log = @()
+                for ($i = 0; $i -lt 50 -and $log -notcontains 'hello'; $i++) { $log = @($container | Get-ContainerLog); if ($log -notcontains 'hello') { Start-Sleep -Milliseconds 100 } }
+                "### log"; $log
+                "### events"; $container | Get-ContainerEvent | ForEach-Object Event
+                "### cgroup"; $container | Get-CGroup | ForEach-Object Path
+                "### suspend"; $container | Suspend-Container -PassThru | ForEach-Object State
+                "### resume"; $container | Resume-Container -PassThru | ForEach-Object State
+                "### set property"; $container | Set-ContainerProperty -Key team -Value green -PassThru | ForEach-Object { $_.Properties['team'] }
+                "### remove property"; @($container | Remove-ContainerProperty -Key team -PassThru | ForEach-Object { $_.Properties.Keys }).Count
+                $stats = Invoke-Command -HostName a { Get-ContainerStats -Name bind }
+                "### stop"; $stats | Stop-Container -Timeout 5 -PassThru | ForEach-Object State
+                "### wait"; $container | Wait-Container -Timeout 5 | ForEach-Object State
+                "### limit"; $cgroup | Set-CGroupLimit -PidsLimit 7 -PassThru -Confirm:$false | ForEach-Object PidsLimit
+                "### cgroup path"; $cgroup | Get-CGroup | ForEach-Object Path
+                $container | Remove-Container -Confirm:$false
+                "### left"; @(Get-Container).Count; @(Get-CGroup -Path "/{{hosts.A.CGroupRoot}}/g1/*").Count
+                "### on a"; Invoke-Command -HostName a { @(Get-Container).Count }
+                """);
+            Assert.Equal(["Running"], Lines(s["start"]));
+            Assert.Equal(["bind"], Lines(s["get"]));
+            Assert.Equal(["bind"], Lines(s["stats"]));
+            Assert.Contains("hello", Lines(s["log"]));
+            Assert.Contains("started", Lines(s["events"]));
+            Assert.Equal([$"/{hosts.A.CGroupRoot}/g1/bind"], Lines(s["cgroup"]));
+            Assert.Equal(["Paused"], Lines(s["suspend"]));
+            Assert.Equal(["Running"], Lines(s["resume"]));
+            Assert.Equal(["green"], Lines(s["set property"]));
+            Assert.Equal(["0"], Lines(s["remove property"]));
+            Assert.Equal(["Exited"], Lines(s["stop"]));
+            Assert.Equal(["Exited"], Lines(s["wait"]));
+            Assert.Equal(["7"], Lines(s["limit"]));
+            Assert.Equal([$"/{hosts.A.CGroupRoot}/g1/bind"], Lines(s["cgroup path"]));
+            Assert.Equal(["0", "0"], Lines(s["left"]));
+            Assert.Equal(["0"], Lines(s["on a"]));
+        });
+    }
+
+    [SkippableFact]
+    public void ExplicitParameters_ReachEachHost_WithoutAnSshConfig()
+    {
+        WithCleanHosts(() =>
+        {
+            // The form of "Naming the hosts" with everything on the command line, and user@host:port for both at once;
+            // no Host entries (the machine's ssh client as it is), the hosts' keys checked against the test's known_hosts.
+            string options = $"@{{ UserKnownHostsFile = '{hosts.KnownHosts}'; StrictHostKeyChecking = 'yes'; BatchMode = 'yes' }}";
+            string user = Environment.UserName;
+            var s = Client($$"""
+                "### one"
+                Invoke-Command -HostName 127.0.0.1 -Port {{hosts.A.Port}} -UserName {{user}} -KeyFilePath '{{hosts.UserKey}}' -Options {{options}} { Get-Container; $env:PSCONTAINERS_DEPOT }
+                "### both"
+                Invoke-Command -HostName {{user}}@127.0.0.1:{{hosts.A.Port}}, {{user}}@127.0.0.1:{{hosts.B.Port}} -KeyFilePath '{{hosts.UserKey}}' -Options {{options}} {
+                    New-Container -Name web /bin/true | ForEach-Object { "$($_.Name) $($_.DepotPath)" }
+                } | Sort-Object
+                """, hostNames: false);
+            Assert.Equal([hosts.A.Depot], Lines(s["one"]));
+            Assert.Equal([$"web {hosts.A.Depot}/web", $"web {hosts.B.Depot}/web"], Lines(s["both"]).Order(StringComparer.Ordinal).ToArray());
+
+            // "What you need": without PSContainers imported on your machine, no view applies: a copy renders as the
+            // list of all its properties, with the remoting notes.
+            s = Client($$"""
+                "### default"
+                Invoke-Command -HostName a { Get-Container -Name web } | Out-String -Width 200
+                "### modules"
+                @(Get-Module PSContainers).Count
+                """, import: false);
+            Assert.Equal(["0"], Lines(s["modules"]));
+            Assert.Contains(Lines(s["default"]), l => l.StartsWith("RunspaceId", StringComparison.Ordinal));
+            Assert.Contains(Lines(s["default"]), l => l.StartsWith("Spec ", StringComparison.Ordinal));
+            Assert.DoesNotContain(Lines(s["default"]), l => l.StartsWith("Name State", StringComparison.Ordinal));
+        });
     }
 }
