@@ -142,6 +142,7 @@ BeforeDiscovery {
     Case New-Container User 'three fields' InvalidUser InvalidArgument 'root:root:x' { New-Container -Name fresh /bin/true -User root:root:x }
     Case New-Container RootPath 'a directory that does not exist' RootPathNotFound ObjectNotFound '/nothere' { New-Container -Name fresh /bin/true -RootPath /nothere }
     Case New-Container RootPath 'without Mount' RootPathNeedsMount InvalidArgument '/' { New-Container -Name fresh /bin/true -RootPath / -Isolation Pid }
+    Case New-Container RootPath 'a root without pwsh for -ScriptBlock' PowerShellNotInRoot ObjectNotFound "'/dev'" { New-Container -Name fresh -ScriptBlock { 1 } -RootPath /dev }
     Case New-Container ResourceLimit 'not an rlimit' InvalidResourceLimit InvalidArgument 'bogus' { New-Container -Name fresh /bin/true -ResourceLimit @{ bogus = 1 } }
     Case New-Container ResourceLimit 'soft above hard' InvalidResourceLimit InvalidArgument '5:3' { New-Container -Name fresh /bin/true -ResourceLimit @{ nofile = '5:3' } }
     Case New-Container ResourceLimit 'negative' InvalidResourceLimit InvalidArgument '-5' { New-Container -Name fresh /bin/true -ResourceLimit @{ nofile = -5 } }

@@ -235,6 +235,61 @@ Describe 'Rootless, as a real unprivileged user made for this run' {
         $r.Output.Trim().Split("`n") | Should -Be @('0', '2', 'inside')
     }
 
+    It 'refuses the default isolation at New-Container with IsolationNeedsRoot and the -Isolation User hint, and leaves nothing' {
+        if (-not $Made) { Set-ItResult -Skipped -Because 'creating a user needs root and useradd'; return }
+        $cmd = "`$env:PSCONTAINERS_DEPOT = '$UserDepot'; " +
+            "foreach (`$iso in @(`$null, @('Pid', 'Network'))) { " +
+            "`$p = @{ Name = 'nr' }; if (`$iso) { `$p.Isolation = `$iso }; " +
+            "try { New-Container @p /bin/true -ErrorAction Stop } catch { `$_.FullyQualifiedErrorId; `$_.CategoryInfo.Category; `$_.Exception.Message } }; " +
+            "@(Get-Container).Count"
+        $r = Invoke-Shell @('-NoProfile', '-NonInteractive', '-Command', $cmd) -AsUser $Uid
+        $lines = $r.Output.Trim().Split("`n")
+        $lines[0] | Should -Be 'IsolationNeedsRoot,PSContainers.Commands.NewContainerCommand' -Because $r.Output
+        $lines[1] | Should -Be 'PermissionDenied'
+        $lines[2] | Should -BeLike "The isolation Pid, Mount, Uts, Ipc needs root (CAP_SYS_ADMIN), which this process (uid $Uid) does not have.*-Isolation User*(e.g. -Isolation User, Pid, Mount, Uts, Ipc)."
+        $lines[3] | Should -Be 'IsolationNeedsRoot,PSContainers.Commands.NewContainerCommand'
+        $lines[5] | Should -BeLike '*Pid, Network needs root*'
+        $lines[-1] | Should -Be '0'
+        Test-CGroupDirectory "/$Root/nr" | Should -BeFalse
+    }
+
+    It 'judges by CAP_SYS_ADMIN, not uid: root without it is refused at New-Container, and at Start-Container for a container made with it' {
+        if (-not $IsRoot -or -not [System.IO.File]::Exists('/usr/bin/setpriv')) { Set-ItResult -Skipped -Because 'needs root and setpriv (util-linux)'; return }
+        $null = New-Container -Name capmade /bin/true
+        try {
+            # The same uid 0, with CAP_SYS_ADMIN dropped from every set.
+            $psi = [System.Diagnostics.ProcessStartInfo]::new('/usr/bin/setpriv')
+            $cmd = 'foreach ($step in { New-Container -Name capnew /bin/true -ErrorAction Stop }, { Start-Container -Name capmade -ErrorAction Stop }) { ' +
+                'try { & $step } catch { $_.FullyQualifiedErrorId; $_.CategoryInfo.Category; $_.Exception.Message } }'
+            foreach ($a in '--inh-caps=-sys_admin', '--bounding-set=-sys_admin', '--', $Shell, '-NoProfile', '-NonInteractive', '-Command', $cmd) { $psi.ArgumentList.Add($a) }
+            $psi.Environment['PSModulePath'] = $ModuleBase
+            $psi.RedirectStandardOutput = $true
+            $p = [System.Diagnostics.Process]::Start($psi)
+            $out = $p.StandardOutput.ReadToEnd()
+            $p.WaitForExit()
+            $lines = $out.Trim().Split("`n")
+            $lines[0] | Should -Be 'IsolationNeedsRoot,PSContainers.Commands.NewContainerCommand' -Because $out
+            $lines[1] | Should -Be 'PermissionDenied'
+            $lines[2] | Should -BeLike '*(uid 0) does not have. Run as root, or add -Isolation User*'
+            $lines[3] | Should -Be 'IsolationNeedsRoot,PSContainers.Commands.StartContainerCommand'
+            $lines[4] | Should -Be 'PermissionDenied'
+            $lines[5] | Should -BeLike '*-Isolation User*(*EPERM*'
+            Get-Container -Name capnew -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            (Get-Container -Name capmade).State | Should -Be 'Created'
+        }
+        finally { Remove-Container -Name capmade -Force -Confirm:$false }
+    }
+
+    It 'runs a script block in a user namespace' {
+        if (-not $Made) { Set-ItResult -Skipped -Because 'creating a user needs root and useradd'; return }
+        $cmd = "`$env:PSCONTAINERS_DEPOT = '$UserDepot'; " +
+            "New-Container -Name rlsb -ScriptBlock { `"`$PID `$([Environment]::UserName)`" } -Isolation User, Pid, Mount | Start-Container -Wait; " +
+            "Remove-Container -Name rlsb"
+        $r = Invoke-Shell @('-NoProfile', '-NonInteractive', '-Command', $cmd) -AsUser $Uid
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        $r.Output.Trim() | Should -Be '2 root'
+    }
+
     It 'refuses limits without a delegated cgroup with PermissionDenied naming what is missing, and leaves nothing' {
         if (-not $Made) { Set-ItResult -Skipped -Because 'creating a user needs root and useradd'; return }
         $cmd = "`$env:PSCONTAINERS_DEPOT = '$UserDepot'; " +

@@ -68,6 +68,7 @@ public sealed class ContainerManager : IDisposable
             CheckHostname(r.Hostname);
         }
         CheckArguments(r.ArgumentList);
+        CheckPrivilege(r.Isolation);
         string? root = null;
         if (r.RootPath is not null)
         {
@@ -261,6 +262,33 @@ public sealed class ContainerManager : IDisposable
         }
     }
 
+    /// <summary>The namespaces but User that need CAP_SYS_ADMIN to be made, unless a user namespace is made with them.</summary>
+    private const ContainerIsolation PrivilegedNamespaces =
+        ContainerIsolation.Pid | ContainerIsolation.Mount | ContainerIsolation.Uts | ContainerIsolation.Ipc | ContainerIsolation.Network | ContainerIsolation.CGroup;
+
+    /// <summary>
+    /// Namespaces other than User take CAP_SYS_ADMIN in the current user namespace: without it the clone in psc-init
+    /// would fail at Start with a bare EPERM. Said here, before anything is made, with the way out.
+    /// </summary>
+    internal static void CheckPrivilege(ContainerIsolation isolation)
+    {
+        if ((isolation & PrivilegedNamespaces) == 0 || isolation.HasFlag(ContainerIsolation.User) || Capabilities.Has(Capabilities.SysAdmin) != false)
+        {
+            return;
+        }
+        throw new PscException("IsolationNeedsRoot", ErrorKind.PermissionDenied, NeedsRootMessage(isolation), isolation);
+    }
+
+    internal static string NeedsRootMessage(ContainerIsolation isolation)
+    {
+        // Each flag by name: "Default" would hide what is asked for.
+        string named = string.Join(", ", Enum.GetValues<ContainerIsolation>()
+            .Where(f => f is not ContainerIsolation.None and not ContainerIsolation.Default && isolation.HasFlag(f)));
+        return $"The isolation {named} needs root (CAP_SYS_ADMIN), which this process (uid {Sys.EffectiveUid}) does not have. " +
+            $"Run as root, or add -Isolation User to make the namespaces inside a user namespace of the container's own " +
+            $"(e.g. -Isolation User, {named}).";
+    }
+
     /// <summary>A host name as sethostname(2) and resolvers take it: 1 to 64 letters, digits, '-' and '.'.</summary>
     private static void CheckHostname(string hostname)
     {
@@ -355,7 +383,20 @@ public sealed class ContainerManager : IDisposable
                 started = Launcher.Launch(Launcher.Config(spec, dir, cgroupDirs), name, timeout ?? TimeSpan.FromSeconds(30));
                 Log?.Invoke($"container '{name}': init {started.InitPid}, main process {started.MainPid}");
             }
+            catch (PscException e) when (e.Errno == Errno.EPERM && !spec.Isolation.HasFlag(ContainerIsolation.User)
+                && (spec.Isolation & PrivilegedNamespaces) != 0 && Capabilities.Has(Capabilities.SysAdmin) == false)
+            {
+                // Created by a process that had the privilege (or in a shared depot), started by one without it.
+                Cleanup();
+                throw new PscException("IsolationNeedsRoot", ErrorKind.PermissionDenied, NeedsRootMessage(spec.Isolation) + " (" + e.Message + ")",
+                    name, e.Errno, e);
+            }
             catch (PscException)
+            {
+                Cleanup();
+                throw;
+            }
+            void Cleanup()
             {
                 // Nothing stays behind: whatever psc-init made dies with the cgroup, and the container is Created again.
                 if (hasCGroup)
@@ -365,7 +406,6 @@ public sealed class ContainerManager : IDisposable
                 TryQuietly(() => File.Delete(Depot.FileOf(name, "state.json")));
                 TryQuietly(() => File.Delete(Depot.FileOf(name, "exit")));
                 TryQuietly(() => Depot.AppendEvent(name, "start-failed"));
-                throw;
             }
             if (started.StartTimeUnixNs is not long ns)
             {

@@ -349,4 +349,13 @@ public static unsafe class Sys
     }
 
     public static int EffectiveUid => (int)(uint)geteuid();
+
+    /// <summary>Whether this process, with its effective ids, may execute the file (faccessat with AT_EACCESS).</summary>
+    public static bool CanExecute(string path)
+    {
+        fixed (byte* p = CString(path))
+        {
+            return faccessat(AT_FDCWD, p, X_OK, AT_EACCESS) == 0;
+        }
+    }
 }

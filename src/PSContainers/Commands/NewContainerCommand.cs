@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Management.Automation;
-using System.Text;
 using PSContainers.Containers;
 
 namespace PSContainers.Commands;
@@ -63,14 +62,28 @@ public sealed class NewContainerCommand : CGroupLimitCommandBase
 
     protected override void ProcessRecord()
     {
+        string shown = ScriptBlock is null ? $"{FilePath} {string.Join(' ', ArgumentList)}".TrimEnd() : "a script block in pwsh";
+        if (!ShouldProcess(Name, $"Create container running {shown}"))
+        {
+            return; // with -WhatIf nothing is checked, as nothing is created
+        }
         string file = FilePath;
         string[] args = ArgumentList;
+        string? root = RootPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(RootPath);
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         if (ScriptBlock is not null)
         {
-            (file, args) = PowerShellFor(ScriptBlock);
-            if (file.Length == 0)
+            // The PowerShell running this session, found from $PSHOME (the process may be dotnet, under the tool shim).
+            string? psHome = SessionState.PSVariable.GetValue("PSHOME") as string;
+            PowerShellProgram? program = null;
+            if (!Try(() => program = PowerShellProgram.For(ScriptBlock.ToString(), psHome, root), Name) || program is null)
             {
                 return;
+            }
+            (file, args) = (program.FilePath, program.ArgumentList);
+            foreach (var (key, value) in program.Environment)
+            {
+                environment[key] = value;
             }
         }
         else if (file.Length > 0 && !file.StartsWith('/') && file.Contains('/'))
@@ -78,49 +91,27 @@ public sealed class NewContainerCommand : CGroupLimitCommandBase
             // A relative path means the current PowerShell location, as for any file parameter.
             file = SessionState.Path.GetUnresolvedProviderPathFromPSPath(file);
         }
-        var isolation = Isolation.Aggregate(ContainerIsolation.None, (a, b) => a | b);
+        foreach (DictionaryEntry e in Environment ?? new Hashtable())
+        {
+            environment[e.Key.ToString() ?? ""] = e.Value?.ToString() ?? ""; // the caller's entries win
+        }
         var request = new ContainerManager.Request
         {
             Name = Name,
             Group = Group,
             FilePath = file,
             ArgumentList = args,
-            Isolation = isolation,
+            Isolation = Isolation.Aggregate(ContainerIsolation.None, (a, b) => a | b),
             Hostname = Hostname,
             WorkingDirectory = WorkingDirectory,
-            Environment = Environment?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value?.ToString() ?? ""),
+            Environment = environment,
             User = User,
-            RootPath = RootPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(RootPath),
+            RootPath = root,
             ResourceLimits = ResourceLimit?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value),
             Properties = Property?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value?.ToString() ?? ""),
             Limits = Limits,
             KeepCGroup = KeepCGroup,
         };
-        if (!ShouldProcess(Name, $"Create container running {file} {string.Join(' ', args)}".TrimEnd()))
-        {
-            return;
-        }
         Try(() => WriteObject(Containers.Create(request)), Name);
-    }
-
-    /// <summary>The PowerShell to run a script block in: this very host (pwsh or pscsh), else the project's pscsh.</summary>
-    private (string File, string[] Args) PowerShellFor(ScriptBlock block)
-    {
-        string? self = System.Environment.ProcessPath;
-        string? host = self is not null && Path.GetFileName(self) is "pwsh" or "pscsh" ? self : null;
-        if (host is null)
-        {
-            string moduleDir = Path.GetDirectoryName(typeof(NewContainerCommand).Assembly.Location) ?? "";
-            string shell = Path.GetFullPath(Path.Combine(moduleDir, "..", "..", "shell", "pscsh"));
-            host = File.Exists(shell) ? shell : null;
-        }
-        if (host is null)
-        {
-            WriteError(new ErrorRecord(new InvalidOperationException("-ScriptBlock needs pwsh or the project's pscsh to run the block in; neither was found."),
-                "NoPowerShellForScriptBlock", ErrorCategory.ObjectNotFound, block));
-            return ("", Array.Empty<string>());
-        }
-        string encoded = Convert.ToBase64String(Encoding.Unicode.GetBytes(block.ToString()));
-        return (host, new[] { "-NoProfile", "-NonInteractive", "-EncodedCommand", encoded });
     }
 }
