@@ -223,10 +223,10 @@ public sealed class RemotingTests : ModuleSessionTest
             var sections = r.StdOut.Split("### ").Skip(1).ToDictionary(s => s[..s.IndexOf('\n')].Trim(), s => s[(s.IndexOf('\n') + 1)..]);
             var headers = new Dictionary<string, string>
             {
-                ["container"] = "Name State ",
-                ["cgroup"] = "Path ",
+                ["container"] = "Name ",
+                ["cgroup"] = "Procs  Mem(MB) MemLimit(MB)",
                 ["tree"] = "Tree ",
-                ["stats"] = "Name CPU% Mem(MB)",
+                ["stats"] = "  CPU%  Mem(MB) MemLimit(MB)",
                 ["event"] = "Time ",
             };
             foreach (var (kind, header) in headers)
