@@ -36,6 +36,19 @@ public sealed record PressureInfo(double SomeAvg10, double SomeAvg60, double Som
         return new PressureInfo(D(some, "avg10"), D(some, "avg60"), D(some, "avg300"), L(some, "total"),
             full is null ? null : D(full, "avg10"), full is null ? null : D(full, "avg60"), full is null ? null : D(full, "avg300"), full is null ? null : L(full, "total"));
     }
+
+    /// <summary>
+    /// The averages as the kernel's file lists them, in percent, e.g. "some 34.83% 12.60% 3.02%, full 34.83% 12.60% 3.02%
+    /// (avg10 avg60 avg300)"; what Format-List * and a string show.
+    /// </summary>
+    public override string ToString()
+    {
+        static string P(double? v) => v is double d ? d.ToString("0.00", CultureInfo.InvariantCulture) + "%" : "-";
+        string some = $"some {P(SomeAvg10)} {P(SomeAvg60)} {P(SomeAvg300)}";
+        return FullAvg10 is null && FullAvg60 is null && FullAvg300 is null
+            ? some + " (avg10 avg60 avg300)"
+            : some + $", full {P(FullAvg10)} {P(FullAvg60)} {P(FullAvg300)} (avg10 avg60 avg300)";
+    }
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using PSContainers.CGroups;
 
 namespace PSContainers.Containers;
@@ -28,7 +29,12 @@ public enum ContainerState
 }
 
 /// <summary>One line of a container's event log.</summary>
-public sealed record ContainerEvent(string Name, DateTime Time, string Event, string? Details);
+public sealed record ContainerEvent(string Name, DateTime Time, string Event, string? Details)
+{
+    /// <summary>"2026-11-22 23:50:38.932Z api started init=15420 main=15421": the time in UTC, as the log keeps it.</summary>
+    public override string ToString() =>
+        $"{Time.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)} {Name} {Event}{(string.IsNullOrEmpty(Details) ? "" : " " + Details)}";
+}
 
 /// <summary>What New-Container was asked for; stored in the depot as spec.json (only Properties change later).</summary>
 public sealed record ContainerSpec
@@ -75,9 +81,103 @@ public sealed record ContainerSpec
     public string CGroupPath { get; init; } = "";
 
     public DateTime CreatedTime { get; init; }
+
+    /// <summary>
+    /// What was asked for, in one line a person can read and a shell could run: the command line quoted as sh would
+    /// need it, then what differs from the defaults, and the limits with their units, e.g.
+    /// "/bin/sh -c 'echo hi' | isolation Pid, Mount, Uts, Ipc | user app (1000:1000) | memory 256 MB, 0.5 CPUs, 100 pids".
+    /// </summary>
+    public override string ToString()
+    {
+        var parts = new List<string> { CommandLine(FilePath, ArgumentList), $"isolation {Isolation}" };
+        if (User is not null)
+        {
+            parts.Add($"user {User} ({Uid}:{Gid})");
+        }
+        if (RootPath is not null)
+        {
+            parts.Add($"root {RootPath}");
+        }
+        if (WorkingDirectory != "/")
+        {
+            parts.Add($"cwd {WorkingDirectory}");
+        }
+        if (Hostname is not null && Hostname != Name)
+        {
+            parts.Add($"hostname {Hostname}");
+        }
+        string limits = Describe(Limits);
+        if (limits.Length > 0)
+        {
+            parts.Add(limits);
+        }
+        if (ResourceLimits.Count > 0)
+        {
+            parts.Add("rlimits " + string.Join(", ", ResourceLimits.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key}={r.Value}")));
+        }
+        if (KeepCGroup)
+        {
+            parts.Add("keeps its cgroup");
+        }
+        return string.Join(" | ", parts);
+    }
+
+    /// <summary>The program and its arguments, each quoted for sh when it needs it ('it'\''s').</summary>
+    public static string CommandLine(string filePath, IEnumerable<string> arguments) =>
+        string.Join(' ', new[] { filePath }.Concat(arguments).Select(Quote));
+
+    private static string Quote(string word) =>
+        word.Length > 0 && word.All(c => char.IsAsciiLetterOrDigit(c) || "_@%+=:,./-".Contains(c))
+            ? word
+            : "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+
+    /// <summary>The limits that are set, with units: "memory 256 MB, swap+memory 512 MB, 0.5 CPUs, weight 50, CPUs 0-1, 100 pids".</summary>
+    private static string Describe(CGroupLimits l)
+    {
+        static string Bytes(long b) => b == -1 ? "max"
+            : b % (1L << 30) == 0 ? $"{b >> 30} GB"
+            : b % (1L << 20) == 0 ? $"{b >> 20} MB"
+            : b % (1L << 10) == 0 ? $"{b >> 10} KB"
+            : $"{b} bytes";
+        var parts = new List<string>();
+        if (l.MemoryLimit is long m)
+        {
+            parts.Add($"memory {Bytes(m)}");
+        }
+        if (l.MemorySwapLimit is long s)
+        {
+            parts.Add($"memory+swap {Bytes(s)}");
+        }
+        if (l.CpuLimit is double c)
+        {
+            parts.Add(c == -1 ? "CPUs max" : $"{c.ToString(CultureInfo.InvariantCulture)} CPUs");
+        }
+        if (l.CpuWeight is int w)
+        {
+            parts.Add(w == -1 ? "weight default" : $"weight {w}");
+        }
+        if (l.CpuSet is string set)
+        {
+            parts.Add($"cpuset {set}");
+        }
+        if (l.PidsLimit is long p)
+        {
+            parts.Add(p == -1 ? "pids max" : $"{p} pids");
+        }
+        return string.Join(", ", parts);
+    }
 }
 
-public sealed record RLimitValue(long Soft, long Hard);
+/// <summary>An rlimit's soft and hard value; -1 = unlimited.</summary>
+public sealed record RLimitValue(long Soft, long Hard)
+{
+    /// <summary>"1024:524288", as -ResourceLimit takes it; "unlimited" for -1.</summary>
+    public override string ToString()
+    {
+        static string V(long v) => v == -1 ? "unlimited" : v.ToString(CultureInfo.InvariantCulture);
+        return $"{V(Soft)}:{V(Hard)}";
+    }
+}
 
 /// <summary>A container as the pipeline sees it: what the depot says, checked against the live kernel.</summary>
 public sealed class Container

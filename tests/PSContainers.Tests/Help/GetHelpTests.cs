@@ -1,11 +1,10 @@
-using System.Management.Automation;
 using PSContainers.Tests.Module;
 
 namespace PSContainers.Tests.Help;
 
 /// <summary>
-/// The help the build generates from docs/en-US, read back through Get-Help in a fresh runspace that
-/// imported the built module, against what each markdown file says.
+/// The help the build generates from docs/en-US, read back through Get-Help in real pwsh (one pwsh 7.6.10 that
+/// imported the built module, <see cref="HelpRunspace"/>), against what each markdown file says.
 /// </summary>
 public sealed class GetHelpTests(HelpRunspace shell) : IClassFixture<HelpRunspace>
 {
@@ -24,12 +23,8 @@ public sealed class GetHelpTests(HelpRunspace shell) : IClassFixture<HelpRunspac
     public void GetHelpFull_HasTheSynopsisAndEveryParameterOfTheMarkdown(string file)
     {
         MarkdownDoc md = MarkdownDoc.Load(file);
-        PSObject help = Assert.Single(shell.Run($"Get-Help -Name {md.Name} -Full"));
-
-        Assert.Equal(md.Name, help.Properties["Name"].Value?.ToString());
-        Assert.Equal("Cmdlet", help.Properties["Category"].Value?.ToString());
-        Assert.Equal(md.Synopsis, help.Properties["Synopsis"].Value?.ToString());
-        Assert.Equal("PSContainers", help.Properties["ModuleName"].Value?.ToString());
+        var help = shell.Strings($"Get-Help -Name {md.Name} -Full | ForEach-Object {{ $_.Name; $_.Category; $_.Synopsis; $_.ModuleName }}");
+        Assert.Equal([md.Name, "Cmdlet", md.Synopsis, "PSContainers"], help);
 
         // name|required|position|pipelineInput of every parameter in the help.
         var actual = shell.Strings(
@@ -80,17 +75,12 @@ public sealed class GetHelpTests(HelpRunspace shell) : IClassFixture<HelpRunspac
     [Fact]
     public void GetHelpParameter_GivesThatParameter()
     {
-        PSObject p = Assert.Single(shell.Run("Get-Help -Name New-CGroup -Parameter MemoryLimit"));
-        Assert.Equal("MemoryLimit", p.Properties["name"].Value?.ToString());
-        Assert.Equal("false", p.Properties["required"].Value?.ToString());
-        Assert.Equal("named", p.Properties["position"].Value?.ToString());
+        const string Fields = " | ForEach-Object { $_.name; $_.required; $_.position; $_.pipelineInput }";
+        Assert.Equal(["MemoryLimit", "false", "named", "False"], shell.Strings("Get-Help -Name New-CGroup -Parameter MemoryLimit" + Fields));
         var text = shell.Strings("(Get-Help -Name New-CGroup -Parameter MemoryLimit).description | ForEach-Object Text");
         Assert.Contains(text, t => t.StartsWith("Specifies the memory limit in bytes.", StringComparison.Ordinal));
 
-        PSObject path = Assert.Single(shell.Run("Get-Help -Name New-CGroup -Parameter Path"));
-        Assert.Equal("true", path.Properties["required"].Value?.ToString());
-        Assert.Equal("0", path.Properties["position"].Value?.ToString());
-        Assert.Equal("True (ByPropertyName, ByValue)", path.Properties["pipelineInput"].Value?.ToString());
+        Assert.Equal(["Path", "true", "0", "True (ByPropertyName, ByValue)"], shell.Strings("Get-Help -Name New-CGroup -Parameter Path" + Fields));
     }
 
     [Fact]

@@ -398,7 +398,7 @@ public sealed class RemotingTests(SshHosts hosts) : IClassFixture<SshHosts>
                     $"{kind}: each copy's list names its host\n{s["list " + kind]}");
             }
             Assert.StartsWith("Name State ", Lines(s["table container"])[0], StringComparison.Ordinal);
-            Assert.StartsWith("Name CPU% Mem(MB)", Lines(s["table stats"])[0], StringComparison.Ordinal);
+            Assert.StartsWith("CPU% Mem(MB) MemLimit(MB)", Lines(s["table stats"])[0], StringComparison.Ordinal);
             Assert.StartsWith("Tree ", Lines(s["table tree"])[0], StringComparison.Ordinal);
             Assert.Equal(2, Lines(s["table tree"]).Count(l => l.StartsWith("└─ nightly", StringComparison.Ordinal)));
         });
