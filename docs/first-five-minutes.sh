@@ -23,7 +23,7 @@ fi
 
 # What the newcomer types, one line each.
 commands=(
-  'Get-Command -Module PSContainers'
+  'Get-Command -Module PSContainers | Format-Wide -Column 3'
   'Get-Help New-Container -Parameter MemoryLimit'
   '(TabExpansion2 -inputScript ($s = "New-Container -Mem") -cursorColumn $s.Length).CompletionMatches | ForEach-Object CompletionText'
   'New-Container -Name web /bin/sh -ArgumentList "-c", "while :; do :; done" -MemoryLimit 256MB -CpuLimit 0.5 -PidsLimit 100 | Start-Container -PassThru'
