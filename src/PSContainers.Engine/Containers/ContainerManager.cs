@@ -452,7 +452,27 @@ public sealed class ContainerManager : IDisposable
         {
             throw new PscException("ContainerNotFound", ErrorKind.ObjectNotFound, $"No container is named '{name}' (depot {Depot.Root}).", name);
         }
-        return Depot.ReadJson<ContainerSpec>(name, "spec.json") ?? throw MissingSpec(name);
+        return ReadSpecOrMissing(name);
+    }
+
+    /// <summary>
+    /// spec.json of an entry, else the reason it is missing. An entry can be removed and made anew under the same
+    /// name between a reader's look at the spec and its look at the directory (each whole, by a rename): a spec missing
+    /// from an entry that exists is read again (a few times) before the entry is called damaged.
+    /// </summary>
+    private ContainerSpec ReadSpecOrMissing(string name)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            if (Depot.ReadJson<ContainerSpec>(name, "spec.json") is ContainerSpec spec)
+            {
+                return spec;
+            }
+            if (attempt == 3 || !Depot.Exists(name))
+            {
+                throw MissingSpec(name);
+            }
+        }
     }
 
     /// <summary>The container a spec describes, with its state, pids and exit read from the depot and the kernel.</summary>
@@ -556,7 +576,7 @@ public sealed class ContainerManager : IDisposable
             ContainerSpec? spec = null;
             try
             {
-                spec = Depot.ReadJson<ContainerSpec>(name, "spec.json") ?? throw MissingSpec(name);
+                spec = ReadSpecOrMissing(name);
             }
             catch (PscException e) when (e.ErrorId.StartsWith("DepotCorrupt", StringComparison.Ordinal))
             {
