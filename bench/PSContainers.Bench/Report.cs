@@ -13,7 +13,12 @@ internal static class Hyperfine
         {
             return;
         }
-        string[] order = { "floor", "floor-dyn", "unshare", "bwrap", "cgexec", "runc" };
+        // The peers, then the cold pwsh rows from the least to the most work (bench/run.sh names the files).
+        string[] order =
+        {
+            "floor", "floor-dyn", "unshare", "bwrap", "cgexec", "runc",
+            "cold-pwsh -c exit", "cold-dotnet pwsh -c exit (tool shim)", "cold-pwsh module auto-load only", "cold-pwsh -c 'Start-Container -Wait'",
+        };
         int Rank(string f) => Array.IndexOf(order, Path.GetFileNameWithoutExtension(f)) is int i and >= 0 ? i : order.Length;
         foreach (string file in Directory.GetFiles(dir, "*.json").OrderBy(Rank).ThenBy(f => f, StringComparer.Ordinal))
         {

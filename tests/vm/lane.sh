@@ -32,13 +32,27 @@ if [ -n "$why" ]; then
   for mode in $modes; do echo "=== VM lane, mode $mode: skipped: $why"; summary+=("vm-$mode: 0 passed, 0 failed, 1 skipped"); done
   echo; printf '%s\n' "${summary[@]}"; exit 0
 fi
+# Real pwsh inside the VM: the host's restored PowerShell tool ($PSHOME of `dotnet pwsh`), read like the rest of the
+# host's root over the VM's read-only 9p share and started by its apphost; Pester from the host's NuGet cache. The
+# rootless test runs pwsh as another uid, which cannot enter /root: the copy of $PSHOME it uses
+# (Get-PwshForAnyUser, out/pwsh-any-user) is made here, since out/ is read-only inside.
+pwsh_home=$(dotnet pwsh -NoProfile -NonInteractive -Command '$PSHOME' 2>/dev/null | tail -1)
+if [ -z "$pwsh_home" ] || [ ! -x "$pwsh_home/pwsh" ]; then
+  echo "=== VM lane: no real pwsh ('dotnet pwsh' gave '$pwsh_home'): run 'dotnet build PSContainers.sln' first"
+  for mode in $modes; do summary+=("vm-$mode: 0 passed, 1 failed, 0 skipped"); done
+  echo; printf '%s\n' "${summary[@]}"; exit 1
+fi
+dotnet pwsh -NoProfile -NonInteractive -Command '. ./tests/pester/Common.ps1; $null = Get-PwshForAnyUser' ||
+  echo "=== VM lane: warning: could not prepare the copy of $pwsh_home for other users (the rootless test will fail)"
+vm_env=(env "PSC_PWSH=$pwsh_home/pwsh" "NUGET_PACKAGES=${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+  POWERSHELL_TELEMETRY_OPTOUT=1 POWERSHELL_UPDATECHECK=Off)
 for mode in $modes; do
   share=$results/$mode
   rm -rf "$share"
   mkdir -p "$share"
-  echo "=== VM lane, mode $mode: pure cgroup $mode kernel; xunit Layout=cgroup + tests/pester/Layouts.Tests.ps1"
+  echo "=== VM lane, mode $mode: pure cgroup $mode kernel; xunit Layout=cgroup + tests/pester/Layouts.Tests.ps1 (Pester 5.9.1, pwsh $pwsh_home)"
   start=$(date +%s)
-  tests/vm/run.sh --mode "$mode" --timeout "$timeout" --share "$share" -- bash tests/vm/layout-tests.sh 2>&1 | tee "$results/$mode.log"
+  tests/vm/run.sh --mode "$mode" --timeout "$timeout" --share "$share" -- "${vm_env[@]}" bash tests/vm/layout-tests.sh 2>&1 | tee "$results/$mode.log"
   rc=${PIPESTATUS[0]}
   took=$(($(date +%s) - start))
   p=0 f=0 s=0
