@@ -52,6 +52,9 @@ internal static class Report
 
     private static readonly string[] Refs = { "floor", "unshare", "bwrap", "cgexec", "runc" };
 
+    /// <summary>A table cell's text: a '|' in a name ("New|Start") would end the cell in Markdown.</summary>
+    private static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal);
+
     private static string F(double v) => double.IsNaN(v) ? "-" : v >= 100 ? v.ToString("0", CultureInfo.InvariantCulture) : v >= 10 ? v.ToString("0.0", CultureInfo.InvariantCulture) : v.ToString("0.###", CultureInfo.InvariantCulture);
 
     public static string Table(List<Row> rows, List<string> goals, List<string> notes, Options o)
@@ -87,7 +90,7 @@ internal static class Report
             sb.AppendLine("---|");
             foreach (Row r in rs)
             {
-                sb.Append($"| {r.Name} | {r.N} | {F(r.P50)} | {F(r.P99)} | {r.Unit} |");
+                sb.Append($"| {Cell(r.Name)} | {r.N} | {F(r.P50)} | {F(r.P99)} | {r.Unit} |");
                 if (ratios)
                 {
                     foreach (var (_, refRow) in refs)
@@ -95,7 +98,7 @@ internal static class Report
                         sb.Append($" {(refRow == r ? "1" : F(r.P50 / refRow!.P50))} |");
                     }
                 }
-                sb.AppendLine($" {r.Note} |");
+                sb.AppendLine($" {Cell(r.Note)} |");
             }
             sb.AppendLine();
         }

@@ -11,7 +11,7 @@
 # Exit code 0 when nothing failed. Not x86-64 or not root: each mode is one skipped test, with the reason.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-modes="v2 v1" results=$PWD/out/test-results/vm timeout=1200
+modes="v2 v1" results=$PWD/out/test-results/vm timeout=1800
 while (($#)); do
   case $1 in
     --modes) modes=$2; shift 2 ;;

@@ -69,7 +69,10 @@ rm -f "$out/layouts.counts"
 pstatus=${PIPESTATUS[0]}
 # Invoke-PesterSuite.ps1 writes "passed failed skipped" to layouts.counts (and NUnit XML to layouts.xml) and exits
 # with the number of failed tests, or 1 when the run itself failed.
-if [ -s "$out/layouts.counts" ] && read -r pp pf ps <"$out/layouts.counts" && [[ "$pp $pf $ps" =~ ^[0-9]+\ [0-9]+\ [0-9]+$ ]]; then
+# (The file has no final newline: read as a whole.)
+pc=$(cat "$out/layouts.counts" 2>/dev/null)
+if [[ $pc =~ ^([0-9]+)\ ([0-9]+)\ ([0-9]+)$ ]]; then
+  pp=${BASH_REMATCH[1]} pf=${BASH_REMATCH[2]} ps=${BASH_REMATCH[3]}
   if [ "$pstatus" -ne 0 ] && [ "$pf" -eq 0 ]; then pf=1; echo "(the Pester run failed without a failed test: exit $pstatus)"; fi
   echo "pester $pp $pf $ps" >>"$counts"
   [ "$pstatus" -eq 0 ] || status=1
