@@ -29,7 +29,7 @@ status=0
 dll=$repo/tests/PSContainers.Engine.Tests/bin/Debug/net10.0/PSContainers.Engine.Tests.dll
 pwsh=${PSC_PWSH:-}
 if [ -z "$pwsh" ]; then
-  home=$(dotnet pwsh -NoProfile -NonInteractive -Command '$PSHOME' 2>/dev/null | tail -1)
+  home=$(dotnet pwsh -NoProfile -NonInteractive -Command '$PSHOME; Remove-Item -Path ([IO.Path]::GetTempPath() + "CoreFxPipe_PSHost.*.$PID.*") -ErrorAction Ignore' 2>/dev/null | tail -1)
   [ -n "$home" ] && pwsh=$home/pwsh
 fi
 for f in "$dll" "$pwsh"; do
