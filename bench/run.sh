@@ -79,7 +79,10 @@ dotnet build bench/PSContainers.Bench -c Release -nologo -v q >>"$WORK/build.log
 cc -static -O2 -o "$WORK/stamp" bench/stamp.c
 VERSION=$(sed -n "s/.*ModuleVersion *= *'\([0-9.]*\)'.*/\1/p" module/PSContainers.psd1 | head -1)
 PSD1=$ROOT/out/PSContainers/$VERSION/PSContainers.psd1
-PSCSH=$ROOT/out/shell/pscsh
+# Real pwsh: the apphost of the restored local tool ($PSHOME of `dotnet pwsh`; the test project's build restores it).
+PWSH_HOME=$(dotnet pwsh -NoProfile -NonInteractive -Command '$PSHOME; Remove-Item -Path ([IO.Path]::GetTempPath() + "CoreFxPipe_PSHost.*.$PID.*") -ErrorAction Ignore' 2>/dev/null | tail -1)
+PWSH=$PWSH_HOME/pwsh
+[ -x "$PWSH" ] || { echo "no real pwsh: 'dotnet pwsh' gave '$PWSH_HOME' (dotnet tool restore, or build PSContainers.sln)" >&2; exit 1; }
 BENCH=$ROOT/bench/PSContainers.Bench/bin/Release/net10.0/psc-bench
 STAMP=$WORK/stamp
 
@@ -111,7 +114,7 @@ if have runc && have jq; then
   args+=(--runc-bundle "$BUNDLE")
 fi
 
-# ---------------------------------------------------------------- hyperfine: peers (warm) and the Shell (cold)
+# ---------------------------------------------------------------- hyperfine: peers (warm) and real pwsh (cold)
 hf() { # label runs warmup command...
   local label=$1 runs=$2 warm=$3; shift 3
   echo "   hyperfine: $label"
@@ -128,18 +131,22 @@ if have hyperfine && part hyperfine; then
   have bwrap && hf bwrap "$HF_RUNS" "$HF_WARM" "bwrap --dev-bind / / --unshare-pid --unshare-ipc --unshare-uts --proc /proc $STAMP"
   [ -n "$CG" ] && hf cgexec "$HF_RUNS" "$HF_WARM" "cgexec -g memory,pids:$CG $STAMP"
   [ -n "$BUNDLE" ] && hf runc "$HF_RUNS" "$HF_WARM" "runc run -b $BUNDLE $TAG-runc"
-  # Cold: a new Shell process each run, with its own depot and cgroup root.
+  # Cold: a new real pwsh process each run (the tool's apphost, no profile), with its own depot and cgroup root. The
+  # module is found as a user's session finds it: auto-loaded from PSModulePath (out/, where the build puts it), on
+  # the first use of one of its commands.
   # Every PowerShell host leaves a socket /tmp/CoreFxPipe_PSHost.<time>.<pid>.None.<process> behind (the
   # Enter-PSHostProcess pipe); the ones these runs make are removed below.
-  pipes_before=$(ls /tmp/CoreFxPipe_PSHost.*.pscsh 2>/dev/null | sort || true)
-  export PSCONTAINERS_DEPOT=$WORK/cold-depot PSCONTAINERS_CGROUP_ROOT=/$TAG-cold
-  hf "cold-pscsh -Command exit" "$COLD_RUNS" 1 "$PSCSH -NoProfile -Command exit"
-  hf "cold-pscsh Import-Module only" "$COLD_RUNS" 1 "$PSCSH -NoProfile -Command 'Get-Command New-Container | ForEach-Object { }'"
-  hf "cold-pscsh New|Start -Wait; Remove" "$COLD_RUNS" 1 \
-    "$PSCSH -NoProfile -Command 'New-Container -Name cold /bin/true -MemoryLimit 64MB -PidsLimit 100 | Start-Container -Wait; Remove-Container cold'"
-  unset PSCONTAINERS_DEPOT PSCONTAINERS_CGROUP_ROOT
-  # New since the cold runs began and their process gone: ours (another session's live Shells keep theirs).
-  comm -13 <(printf '%s\n' "$pipes_before") <(ls /tmp/CoreFxPipe_PSHost.*.pscsh 2>/dev/null | sort || true) |
+  pipes() { ls /tmp/CoreFxPipe_PSHost.*.pwsh /tmp/CoreFxPipe_PSHost.*.dotnet 2>/dev/null | sort || true; }
+  pipes_before=$(pipes)
+  export PSCONTAINERS_DEPOT=$WORK/cold-depot PSCONTAINERS_CGROUP_ROOT=/$TAG-cold PSModulePath=$ROOT/out
+  hf "cold-pwsh -c exit" "$COLD_RUNS" 1 "$PWSH -NoProfile -c exit"
+  hf "cold-dotnet pwsh -c exit (tool shim)" "$COLD_RUNS" 1 "dotnet pwsh -NoProfile -c exit"
+  hf "cold-pwsh module auto-load only" "$COLD_RUNS" 1 "$PWSH -NoProfile -c 'Get-Command New-Container | ForEach-Object { }'"
+  hf "cold-pwsh -c 'Start-Container -Wait'" "$COLD_RUNS" 1 \
+    "$PWSH -NoProfile -c 'New-Container -Name cold /bin/true -MemoryLimit 64MB -PidsLimit 100 | Start-Container -Wait; Remove-Container cold'"
+  unset PSCONTAINERS_DEPOT PSCONTAINERS_CGROUP_ROOT PSModulePath
+  # New since the cold runs began and their process gone: ours (another session's live hosts keep theirs).
+  comm -13 <(printf '%s\n' "$pipes_before") <(pipes) |
     while read -r f; do
       pid=$(basename "$f" | cut -d. -f3)
       if [ -n "$f" ] && [ -n "$pid" ] && [ ! -d "/proc/$pid" ]; then rm -f -- "$f"; fi

@@ -2,8 +2,8 @@
 //
 // Everything is measured in this one warm process with the same clock (Stopwatch = CLOCK_MONOTONIC in ns on
 // Linux, checked below), side by side with the peers (unshare, bwrap, cgexec, runc) started from the same
-// harness (Process.Start), and merged with hyperfine's numbers for the peers and the cold Shell start. It prints
-// one table: median, p99 and ratios to the floor and to each peer. It asserts no time; it only reports.
+// harness (Process.Start), and merged with hyperfine's numbers for the peers and the cold start of real pwsh.
+// It prints one table: median, p99 and ratios to the floor and to each peer. It asserts no time; it only reports.
 //
 // It makes its own depot directory and its own cgroup root (/psc-bench-<rand>) and removes both, with every
 // container in them, in a finally block (and on Ctrl+C).
@@ -116,7 +116,7 @@ internal static class Program
         var iss = InitialSessionState.CreateDefault2();
         iss.ImportPSModule(new[] { psd1 });
         var rs = RunspaceFactory.CreateRunspace(iss);
-        // As pwsh's console host and pscsh open theirs: every invocation runs on the runspace's one thread. The
+        // As pwsh's console host opens its own: every invocation runs on the runspace's one thread. The
         // default makes a new thread per invocation, which cost each Start-Container ~1 ms more than a user's session
         // pays (a fresh thread's stack and caches) and made the cmdlet-vs-engine row measure thread creation.
         rs.ThreadOptions = PSThreadOptions.ReuseThread;

@@ -13,7 +13,12 @@ internal static class Hyperfine
         {
             return;
         }
-        string[] order = { "floor", "floor-dyn", "unshare", "bwrap", "cgexec", "runc" };
+        // The peers, then the cold pwsh rows from the least to the most work (bench/run.sh names the files).
+        string[] order =
+        {
+            "floor", "floor-dyn", "unshare", "bwrap", "cgexec", "runc",
+            "cold-pwsh -c exit", "cold-dotnet pwsh -c exit (tool shim)", "cold-pwsh module auto-load only", "cold-pwsh -c 'Start-Container -Wait'",
+        };
         int Rank(string f) => Array.IndexOf(order, Path.GetFileNameWithoutExtension(f)) is int i and >= 0 ? i : order.Length;
         foreach (string file in Directory.GetFiles(dir, "*.json").OrderBy(Rank).ThenBy(f => f, StringComparer.Ordinal))
         {
@@ -46,6 +51,9 @@ internal static class Report
     };
 
     private static readonly string[] Refs = { "floor", "unshare", "bwrap", "cgexec", "runc" };
+
+    /// <summary>A table cell's text: a '|' in a name ("New|Start") would end the cell in Markdown.</summary>
+    private static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal);
 
     private static string F(double v) => double.IsNaN(v) ? "-" : v >= 100 ? v.ToString("0", CultureInfo.InvariantCulture) : v >= 10 ? v.ToString("0.0", CultureInfo.InvariantCulture) : v.ToString("0.###", CultureInfo.InvariantCulture);
 
@@ -82,7 +90,7 @@ internal static class Report
             sb.AppendLine("---|");
             foreach (Row r in rs)
             {
-                sb.Append($"| {r.Name} | {r.N} | {F(r.P50)} | {F(r.P99)} | {r.Unit} |");
+                sb.Append($"| {Cell(r.Name)} | {r.N} | {F(r.P50)} | {F(r.P99)} | {r.Unit} |");
                 if (ratios)
                 {
                     foreach (var (_, refRow) in refs)
@@ -90,7 +98,7 @@ internal static class Report
                         sb.Append($" {(refRow == r ? "1" : F(r.P50 / refRow!.P50))} |");
                     }
                 }
-                sb.AppendLine($" {r.Note} |");
+                sb.AppendLine($" {Cell(r.Note)} |");
             }
             sb.AppendLine();
         }

@@ -11,7 +11,7 @@
 # Exit code 0 when nothing failed. Not x86-64 or not root: each mode is one skipped test, with the reason.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-modes="v2 v1" results=$PWD/out/test-results/vm timeout=1200
+modes="v2 v1" results=$PWD/out/test-results/vm timeout=1800
 while (($#)); do
   case $1 in
     --modes) modes=$2; shift 2 ;;
@@ -32,13 +32,28 @@ if [ -n "$why" ]; then
   for mode in $modes; do echo "=== VM lane, mode $mode: skipped: $why"; summary+=("vm-$mode: 0 passed, 0 failed, 1 skipped"); done
   echo; printf '%s\n' "${summary[@]}"; exit 0
 fi
+# Real pwsh inside the VM: the host's restored PowerShell tool ($PSHOME of `dotnet pwsh`), read like the rest of the
+# host's root over the VM's read-only 9p share and started by its apphost; Pester from the host's NuGet cache. The
+# rootless test runs pwsh as another uid, which cannot enter /root: the copy of $PSHOME it uses
+# (Get-PwshForAnyUser, out/pwsh-any-user) is made here, since out/ is read-only inside. Each pwsh started here removes
+# its own /tmp/CoreFxPipe_PSHost.* socket (every PowerShell host makes one and leaves it behind).
+pwsh_home=$(dotnet pwsh -NoProfile -NonInteractive -Command '$PSHOME; Remove-Item -Path ([IO.Path]::GetTempPath() + "CoreFxPipe_PSHost.*.$PID.*") -ErrorAction Ignore' 2>/dev/null | tail -1)
+if [ -z "$pwsh_home" ] || [ ! -x "$pwsh_home/pwsh" ]; then
+  echo "=== VM lane: no real pwsh ('dotnet pwsh' gave '$pwsh_home'): run 'dotnet build PSContainers.sln' first"
+  for mode in $modes; do summary+=("vm-$mode: 0 passed, 1 failed, 0 skipped"); done
+  echo; printf '%s\n' "${summary[@]}"; exit 1
+fi
+dotnet pwsh -NoProfile -NonInteractive -Command '. ./tests/pester/Common.ps1; $null = Get-PwshForAnyUser; Remove-Item -Path ([IO.Path]::GetTempPath() + "CoreFxPipe_PSHost.*.$PID.*") -ErrorAction Ignore' ||
+  echo "=== VM lane: warning: could not prepare the copy of $pwsh_home for other users (the rootless test will fail)"
+vm_env=(env "PSC_PWSH=$pwsh_home/pwsh" "NUGET_PACKAGES=${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+  POWERSHELL_TELEMETRY_OPTOUT=1 POWERSHELL_UPDATECHECK=Off)
 for mode in $modes; do
   share=$results/$mode
   rm -rf "$share"
   mkdir -p "$share"
-  echo "=== VM lane, mode $mode: pure cgroup $mode kernel; xunit Layout=cgroup + tests/pester/Layouts.Tests.ps1"
+  echo "=== VM lane, mode $mode: pure cgroup $mode kernel; xunit Layout=cgroup + tests/pester/Layouts.Tests.ps1 (Pester 5.9.1, pwsh $pwsh_home)"
   start=$(date +%s)
-  tests/vm/run.sh --mode "$mode" --timeout "$timeout" --share "$share" -- bash tests/vm/layout-tests.sh 2>&1 | tee "$results/$mode.log"
+  tests/vm/run.sh --mode "$mode" --timeout "$timeout" --share "$share" -- "${vm_env[@]}" bash tests/vm/layout-tests.sh 2>&1 | tee "$results/$mode.log"
   rc=${PIPESTATUS[0]}
   took=$(($(date +%s) - start))
   p=0 f=0 s=0

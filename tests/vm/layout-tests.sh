@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # The tests that depend on the cgroup layout, against the already built repository: the engine's xunit tests with
-# the trait Layout=cgroup, then tests/pester/Layouts.Tests.ps1 through the project's Pester runner. Meant to run
-# inside the VM (tests/vm/run.sh), where it writes "xunit P F S" and "pester P F S" to $PSC_VM_SHARE/counts; it
-# also runs as is on any host (the counts then go to $PSC_VM_SHARE or out/test-results/layout).
+# the trait Layout=cgroup, then tests/pester/Layouts.Tests.ps1 with real Pester (tests/Invoke-PesterSuite.ps1) in real
+# pwsh. Meant to run inside the VM (tests/vm/run.sh), where it writes "xunit P F S" and "pester P F S" to
+# $PSC_VM_SHARE/counts; it also runs as is on any host (the counts then go to $PSC_VM_SHARE or
+# out/test-results/layout).
+#
+# pwsh is $PSC_PWSH (lane.sh passes the apphost of the host's PowerShell tool, read over the VM's share), else the
+# restored local tool's ($PSHOME of `dotnet pwsh`). Pester comes from the NuGet cache, $NUGET_PACKAGES or
+# ~/.nuget/packages (inside the VM HOME is a tmpfs, so lane.sh passes the host's folder).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -22,9 +27,13 @@ work=$(mktemp -d /tmp/psc-layout.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 status=0
 dll=$repo/tests/PSContainers.Engine.Tests/bin/Debug/net10.0/PSContainers.Engine.Tests.dll
-runner=$repo/tests/PSContainers.PesterRunner/bin/Debug/net10.0/PSContainers.PesterRunner.dll
-for f in "$dll" "$runner" "$repo/out/shell/pscsh"; do
-  [ -e "$f" ] || { echo "missing $f: run 'dotnet build PSContainers.sln' first"; echo "build 0 1 0" >>"$counts"; exit 1; }
+pwsh=${PSC_PWSH:-}
+if [ -z "$pwsh" ]; then
+  home=$(dotnet pwsh -NoProfile -NonInteractive -Command '$PSHOME; Remove-Item -Path ([IO.Path]::GetTempPath() + "CoreFxPipe_PSHost.*.$PID.*") -ErrorAction Ignore' 2>/dev/null | tail -1)
+  [ -n "$home" ] && pwsh=$home/pwsh
+fi
+for f in "$dll" "$pwsh"; do
+  [ -n "$f" ] && [ -e "$f" ] || { echo "missing ${f:-pwsh}: run 'dotnet build PSContainers.sln' first"; echo "build 0 1 0" >>"$counts"; exit 1; }
 done
 
 echo
@@ -52,17 +61,24 @@ fi
 echo "   xunit took $(($(date +%s) - start)) s"
 
 echo
-echo "== Pester: tests/pester/Layouts.Tests.ps1 through the built module and the Shell"
+echo "== Pester: tests/pester/Layouts.Tests.ps1 with real Pester in real pwsh ($pwsh)"
 start=$(date +%s)
-dotnet "$runner" -ModulePath "$repo/out" "$repo/tests/pester/Layouts.Tests.ps1" 2>&1 | tee "$work/pester.log"
+rm -f "$out/layouts.counts"
+"$pwsh" -NoProfile -NonInteractive -File "$repo/tests/Invoke-PesterSuite.ps1" -Path "$repo/tests/pester/Layouts.Tests.ps1" \
+  -ResultsDir "$out" -Name layouts 2>&1 | tee "$work/pester.log"
 pstatus=${PIPESTATUS[0]}
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$work/pester.log" | tail -1)
-if [ -n "$line" ]; then
-  echo "$line" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/pester \1 \2 \4/' | awk '{ print $1, $2, $3, ($4 == "" ? 0 : $4) }' >>"$counts"
+# Invoke-PesterSuite.ps1 writes "passed failed skipped" to layouts.counts (and NUnit XML to layouts.xml) and exits
+# with the number of failed tests, or 1 when the run itself failed.
+# (The file has no final newline: read as a whole.)
+pc=$(cat "$out/layouts.counts" 2>/dev/null)
+if [[ $pc =~ ^([0-9]+)\ ([0-9]+)\ ([0-9]+)$ ]]; then
+  pp=${BASH_REMATCH[1]} pf=${BASH_REMATCH[2]} ps=${BASH_REMATCH[3]}
+  if [ "$pstatus" -ne 0 ] && [ "$pf" -eq 0 ]; then pf=1; echo "(the Pester run failed without a failed test: exit $pstatus)"; fi
+  echo "pester $pp $pf $ps" >>"$counts"
   [ "$pstatus" -eq 0 ] || status=1
 else
   echo "pester 0 1 0" >>"$counts"; status=1
-  echo "(the Pester runner printed no summary: exit $pstatus)"
+  echo "(the Pester run wrote no counts: exit $pstatus)"
 fi
 echo "   Pester took $(($(date +%s) - start)) s"
 
