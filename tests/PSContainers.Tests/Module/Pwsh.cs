@@ -110,6 +110,14 @@ public static class Pwsh
             }
         }
 
+        // Every PowerShell host leaves a socket CoreFxPipe_PSHost.* in its temporary folder and never removes it: this
+        // run's pwsh gets a folder of its own, removed when it ends.
+        using var tmp = psi.Environment.ContainsKey("TMPDIR") && environment?.ContainsKey("TMPDIR") == true ? null : new TempDir();
+        if (tmp is not null)
+        {
+            psi.Environment["TMPDIR"] = tmp.Path;
+        }
+
         using var process = new Process { StartInfo = psi };
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
