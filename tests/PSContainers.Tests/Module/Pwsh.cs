@@ -46,12 +46,10 @@ public static class Pwsh
         }
     }
 
-    /// <summary>The NuGet global packages folder, where `dotnet tool restore` and PackageDownload put packages.</summary>
-    public static string NuGetPackages =>
-        Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p
-            ? p
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-
+    /// <summary>
+    /// The pinned tool's $PSHOME, asked of `dotnet tool run pwsh` in the repository (where the manifest is): the tool
+    /// lands in the user's global NuGet folder, which is not always the one NUGET_PACKAGES names for packages.
+    /// </summary>
     private static string Find()
     {
         if (Environment.GetEnvironmentVariable("PSCONTAINERS_PWSH") is { Length: > 0 } given)
@@ -59,8 +57,29 @@ public static class Pwsh
             return given;
         }
 
-        string path = Path.Combine(NuGetPackages, "powershell", PinnedVersion, "tools", "net10.0", "any", "unix", "pwsh");
-        Assert.True(File.Exists(path), $"pwsh {PinnedVersion} is not restored: {path} is missing (the test project's build runs 'dotnet tool restore').");
+        using var tmp = new TempDir(); // for the socket every PowerShell host leaves behind
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Repo.Root,
+        };
+        foreach (string a in new[] { "tool", "run", "pwsh", "-NoProfile", "-NonInteractive", "-Command", "[Console]::Out.Write($PSHOME)" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        psi.Environment["TMPDIR"] = tmp.Path;
+        psi.Environment["POWERSHELL_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["POWERSHELL_UPDATECHECK"] = "Off";
+        using var process = Process.Start(psi)!;
+        Task<string> err = process.StandardError.ReadToEndAsync();
+        string home = process.StandardOutput.ReadToEnd().Trim();
+        Assert.True(process.WaitForExit(120_000), "dotnet tool run pwsh did not answer within 120 s");
+        string path = Path.Combine(home, "pwsh");
+        Assert.True(process.ExitCode == 0 && File.Exists(path),
+            $"pwsh {PinnedVersion} (the tool in .config/dotnet-tools.json, restored by the test project's build) did not run: " +
+            $"exit {process.ExitCode}, $PSHOME '{home}'\n{err.Result}");
         return path;
     }
 
