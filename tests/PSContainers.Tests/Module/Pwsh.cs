@@ -134,6 +134,8 @@ public static class Pwsh
         using var tmp = psi.Environment.ContainsKey("TMPDIR") && environment?.ContainsKey("TMPDIR") == true ? null : new TempDir();
         if (tmp is not null)
         {
+            // As /tmp is (1777): what the tests under it start as other users makes its files there too.
+            File.SetUnixFileMode(tmp.Path, (UnixFileMode)0x3FF | UnixFileMode.StickyBit);
             psi.Environment["TMPDIR"] = tmp.Path;
         }
 
