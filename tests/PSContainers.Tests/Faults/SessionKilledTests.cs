@@ -48,7 +48,14 @@ public class SessionKilledTests
             {
                 Thread.Sleep(5);
             }
-            Assert.False(session.HasExited, "the session ended by itself: " + stderr);
+            if (session.HasExited)
+            {
+                // The reader thread appends to stderr meanwhile: read it under its lock, and only when it is needed.
+                lock (stderr)
+                {
+                    Assert.Fail("the session ended by itself: " + stderr);
+                }
+            }
             Thread.Sleep(killAfterMs);
             int[] launchers = ChildrenNamed(session.Id, "psc-init");
             session.Kill();
