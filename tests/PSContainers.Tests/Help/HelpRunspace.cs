@@ -55,7 +55,9 @@ public sealed class HelpRunspace : IDisposable
             var errors = new List<string>();
             while (true)
             {
-                string? line = _pwsh.StandardOutput.ReadLine();
+                Task<string?> read = _pwsh.StandardOutput.ReadLineAsync();
+                Assert.True(read.Wait(TimeSpan.FromSeconds(120)), $"pwsh gave no line within 120 s while running: {script}");
+                string? line = read.Result;
                 Assert.True(line is not null, $"pwsh ended while running: {script}");
                 if (line == "##DONE")
                 {
