@@ -21,7 +21,9 @@ public class HostileTests
     public void AWorkloadForkingWhileItIsStoppedLeavesNothing(int run, bool force)
     {
         using var h = new ContainerHost();
-        var c = h.Run("forker", "trap '' TERM; while :; do sleep 100 & done", limits: new CGroupLimits { PidsLimit = 400 });
+        // A fork every few milliseconds, so the loop is still forking when Stop comes: unthrottled, it could reach
+        // pids.max between two samples, and a refused fork ends sh (and with it the container) before the test saw 100.
+        var c = h.Run("forker", "trap '' TERM; while :; do sleep 100 & sleep 0.005; done", limits: new CGroupLimits { PidsLimit = 400 });
         var seen = WaitForProcesses(h, c.CGroupPath, 100);
         var sw = Stopwatch.StartNew();
         var stopped = h.Manager.Stop("forker", TimeSpan.FromSeconds(1), force);
