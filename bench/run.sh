@@ -79,10 +79,8 @@ dotnet build bench/PSContainers.Bench -c Release -nologo -v q >>"$WORK/build.log
 cc -static -O2 -o "$WORK/stamp" bench/stamp.c
 VERSION=$(sed -n "s/.*ModuleVersion *= *'\([0-9.]*\)'.*/\1/p" module/PSContainers.psd1 | head -1)
 PSD1=$ROOT/out/PSContainers/$VERSION/PSContainers.psd1
-# Real pwsh: the apphost of the restored local tool ($PSHOME of `dotnet pwsh`; the test project's build restores it).
-PWSH_HOME=$(dotnet pwsh -NoProfile -NonInteractive -Command '$PSHOME; Remove-Item -Path ([IO.Path]::GetTempPath() + "CoreFxPipe_PSHost.*.$PID.*") -ErrorAction Ignore' 2>/dev/null | tail -1)
-PWSH=$PWSH_HOME/pwsh
-[ -x "$PWSH" ] || { echo "no real pwsh: 'dotnet pwsh' gave '$PWSH_HOME' (dotnet tool restore, or build PSContainers.sln)" >&2; exit 1; }
+# Real pwsh: the apphost of the restored local tool (tests/pwsh-path.sh).
+PWSH=$("$ROOT/tests/pwsh-path.sh")
 BENCH=$ROOT/bench/PSContainers.Bench/bin/Release/net10.0/psc-bench
 STAMP=$WORK/stamp
 

@@ -12,8 +12,7 @@ out=docs/first-five-minutes.md
 ls out/PSContainers/*/PSContainers.psd1 >/dev/null 2>&1 || { echo "build first: dotnet build PSContainers.sln" >&2; exit 1; }
 # Real pwsh: the PowerShell tool pinned in .config/dotnet-tools.json (its apphost in $PSHOME), with the built module
 # first on PSModulePath, as a newcomer who put out/ there would have it.
-dotnet tool restore >/dev/null
-shell=$(dotnet pwsh -NoProfile -NonInteractive -Command 'Join-Path $PSHOME pwsh')
+shell=$(tests/pwsh-path.sh)
 export PSModulePath=$PWD/out
 [ "$(id -u)" -eq 0 ] || { echo "run as root: the session starts a container with limits" >&2; exit 1; }
 unset PSCONTAINERS_DEPOT PSCONTAINERS_CGROUP_ROOT PSCONTAINERS_MODULE_PATH

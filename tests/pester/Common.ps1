@@ -114,26 +114,36 @@ function Get-PwshForAnyUser {
     [System.IO.Path]::Combine($copy, 'pwsh')
 }
 
-function Invoke-Shell([string[]]$Arguments, [string]$AsUser) {
-    # Runs real pwsh as a separate process, the built module first on its PSModulePath; returns @{ ExitCode; Output }
-    # (stdout and stderr together).
-    $pwsh = if ($AsUser) { Get-PwshForAnyUser } else { $script:Shell }
-    $psi = [System.Diagnostics.ProcessStartInfo]::new($(if ($AsUser) { 'setpriv' } else { $pwsh }))
-    if ($AsUser) {
-        foreach ($a in "--reuid=$AsUser", "--regid=$AsUser", '--clear-groups', '--', $pwsh) { $psi.ArgumentList.Add($a) }
-        $psi.Environment['HOME'] = '/tmp'
-        $psi.Environment['DOTNET_CLI_HOME'] = '/tmp'
-    }
-    $psi.Environment['PSModulePath'] = $script:ModuleBase
-    $psi.Environment['NO_COLOR'] = '1'
+function Invoke-Process([string]$File, [string[]]$Arguments, [hashtable]$Environment = @{}, [int]$TimeoutSec = 120,
+    [string]$WorkingDirectory) {
+    # Runs a program to its end, within a bound; returns @{ ExitCode; Output } (stdout, then stderr).
+    $psi = [System.Diagnostics.ProcessStartInfo]::new($File)
     foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
+    foreach ($k in $Environment.Keys) { $psi.Environment[$k] = $Environment[$k] }
+    if ($WorkingDirectory) { $psi.WorkingDirectory = $WorkingDirectory }
     $psi.RedirectStandardOutput = $true
     $psi.RedirectStandardError = $true
     $p = [System.Diagnostics.Process]::Start($psi)
+    $stdout = $p.StandardOutput.ReadToEndAsync()
     $stderr = $p.StandardError.ReadToEndAsync()
-    $stdout = $p.StandardOutput.ReadToEnd()
-    if (-not $p.WaitForExit(60000)) { $p.Kill($true); throw "pwsh did not finish within 60 s: $Arguments" }
-    @{ ExitCode = $p.ExitCode; Output = $stdout + $stderr.Result }
+    if (-not $p.WaitForExit($TimeoutSec * 1000)) { $p.Kill($true); $null = $p.WaitForExit(5000); throw "$File did not finish within $TimeoutSec s: $Arguments" }
+    @{ ExitCode = $p.ExitCode; Output = $stdout.Result + $stderr.Result }
+}
+
+function Invoke-Shell([string[]]$Arguments, [string]$AsUser, [string[]]$Through = @(), [int]$TimeoutSec = 60) {
+    # Runs real pwsh as a separate process, the built module first on its PSModulePath; returns @{ ExitCode; Output }.
+    # -AsUser runs it as that uid (through setpriv, with a pwsh that uid can run); -Through puts a command line before
+    # pwsh (e.g. setpriv dropping a capability).
+    $pwsh = if ($AsUser) { Get-PwshForAnyUser } else { $script:Shell }
+    $vars = @{ PSModulePath = $script:ModuleBase; NO_COLOR = '1' }
+    $prefix = @($Through)
+    if ($AsUser) {
+        $prefix = @('setpriv', "--reuid=$AsUser", "--regid=$AsUser", '--clear-groups', '--') + $prefix
+        $vars.HOME = '/tmp'
+        $vars.DOTNET_CLI_HOME = '/tmp'
+    }
+    $line = $prefix + @($pwsh) + $Arguments
+    Invoke-Process $line[0] @($line | Select-Object -Skip 1) $vars $TimeoutSec
 }
 
 function Test-ProcessAlive([int]$Id) {

@@ -258,15 +258,10 @@ Describe 'Rootless, as a real unprivileged user made for this run' {
         $null = New-Container -Name capmade /bin/true
         try {
             # The same uid 0, with CAP_SYS_ADMIN dropped from every set.
-            $psi = [System.Diagnostics.ProcessStartInfo]::new('/usr/bin/setpriv')
             $cmd = 'foreach ($step in { New-Container -Name capnew /bin/true -ErrorAction Stop }, { Start-Container -Name capmade -ErrorAction Stop }) { ' +
                 'try { & $step } catch { $_.FullyQualifiedErrorId; $_.CategoryInfo.Category; $_.Exception.Message } }'
-            foreach ($a in '--inh-caps=-sys_admin', '--bounding-set=-sys_admin', '--', $Shell, '-NoProfile', '-NonInteractive', '-Command', $cmd) { $psi.ArgumentList.Add($a) }
-            $psi.Environment['PSModulePath'] = $ModuleBase
-            $psi.RedirectStandardOutput = $true
-            $p = [System.Diagnostics.Process]::Start($psi)
-            $out = $p.StandardOutput.ReadToEnd()
-            $p.WaitForExit()
+            $r = Invoke-Shell @('-NoProfile', '-NonInteractive', '-Command', $cmd) -Through '/usr/bin/setpriv', '--inh-caps=-sys_admin', '--bounding-set=-sys_admin', '--'
+            $out = $r.Output
             $lines = $out.Trim().Split("`n")
             $lines[0] | Should -Be 'IsolationNeedsRoot,PSContainers.Commands.NewContainerCommand' -Because $out
             $lines[1] | Should -Be 'PermissionDenied'

@@ -60,19 +60,6 @@ BeforeAll {
         }
         $null
     }
-    function Invoke-Process([string]$File, [string[]]$Arguments, [hashtable]$Environment = @{}, [int]$TimeoutSec = 300) {
-        # Runs a program to its end; returns @{ ExitCode; Output } (stdout and stderr together).
-        $psi = [System.Diagnostics.ProcessStartInfo]::new($File)
-        foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
-        foreach ($k in $Environment.Keys) { $psi.Environment[$k] = $Environment[$k] }
-        $psi.RedirectStandardOutput = $true
-        $psi.RedirectStandardError = $true
-        $p = [System.Diagnostics.Process]::Start($psi)
-        $stderr = $p.StandardError.ReadToEndAsync()
-        $stdout = $p.StandardOutput.ReadToEnd()
-        if (-not $p.WaitForExit($TimeoutSec * 1000)) { $p.Kill($true); throw "$File did not finish within $TimeoutSec s" }
-        @{ ExitCode = $p.ExitCode; Output = $stdout + $stderr.Result }
-    }
 }
 
 AfterAll {
@@ -303,7 +290,7 @@ Describe 'A container''s life on this kernel''s layout' {
             "`$c = Get-Container -Name life; ""state `$(`$c.State) `$(`$c.Pid)""; " +
             """pids `$((Get-ContainerStats -Name life).PidsCurrent)""; " +
             "Stop-Container -Name life -Timeout 1; ""after `$((Get-Container -Name life).State)"""
-        $r = Invoke-Process $Shell @('-NoProfile', '-NonInteractive', '-Command', $cmd) @{ PSModulePath = $ModuleBase }
+        $r = Invoke-Shell @('-NoProfile', '-NonInteractive', '-Command', $cmd) -TimeoutSec 300
         $r.ExitCode | Should -Be 0 -Because $r.Output
         $lines = $r.Output.Trim().Split("`n")
         $lines | Should -Contain "state Running $($c.Pid)"
@@ -378,7 +365,7 @@ Describe 'Rootless on a delegated cgroup v2 subtree' {
             "`$g = Get-CGroup -Path rl; ""limits `$(`$g.MemoryLimit) `$(`$g.PidsLimit)""; Remove-Container -Name rl"
         # The session is moved into its leaf by root, then drops to the user (as a login through systemd would).
         $r = Invoke-Process /bin/sh @('-c', 'echo $$ > "$0/cgroup.procs" && exec setpriv --reuid="$1" --regid="$1" --clear-groups -- "$2" -NoProfile -NonInteractive -Command "$3"',
-            "$Unified/$Root/deleg/session", "$Uid", (Get-PwshForAnyUser), $user) @{ HOME = '/tmp'; DOTNET_CLI_HOME = '/tmp'; PSModulePath = $ModuleBase }
+            "$Unified/$Root/deleg/session", "$Uid", (Get-PwshForAnyUser), $user) @{ HOME = '/tmp'; DOTNET_CLI_HOME = '/tmp'; PSModulePath = $ModuleBase } 300
         $r.ExitCode | Should -Be 0 -Because $r.Output
         $lines = $r.Output.Trim().Split("`n") | ForEach-Object { $_.Trim() }
         $lines[0] | Should -Be "0::/$Root/deleg/rl" -Because $r.Output

@@ -26,19 +26,9 @@ BeforeAll {
     function Invoke-Session([string]$File, [string[]]$Arguments, [hashtable]$Environment = @{}, [string]$WorkingDirectory = $script:RepoRoot) {
         # A second PowerShell session started as asked, the built module first on its PSModulePath; it inherits
         # this file's depot and cgroup root. Returns @{ ExitCode; Output } (stdout, then stderr).
-        $psi = [System.Diagnostics.ProcessStartInfo]::new($File)
-        foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
-        $psi.WorkingDirectory = $WorkingDirectory
-        $psi.Environment['PSModulePath'] = $script:ModuleBase
-        $psi.Environment['NO_COLOR'] = '1'
-        foreach ($k in $Environment.Keys) { $psi.Environment[$k] = $Environment[$k] }
-        $psi.RedirectStandardOutput = $true
-        $psi.RedirectStandardError = $true
-        $p = [System.Diagnostics.Process]::Start($psi)
-        $stderr = $p.StandardError.ReadToEndAsync()
-        $stdout = $p.StandardOutput.ReadToEnd()
-        if (-not $p.WaitForExit(120000)) { $p.Kill($true); throw "$File did not finish within 120 s" }
-        @{ ExitCode = $p.ExitCode; Output = $stdout + $stderr.Result }
+        $vars = @{ PSModulePath = $script:ModuleBase; NO_COLOR = '1' }
+        foreach ($k in $Environment.Keys) { $vars[$k] = $Environment[$k] }
+        Invoke-Process $File $Arguments $vars 120 $WorkingDirectory
     }
 
     # What each session runs: how it was started, what the container ran, and what the block said.

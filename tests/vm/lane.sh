@@ -37,15 +37,15 @@ fi
 # rootless test runs pwsh as another uid, which cannot enter /root: the copy of $PSHOME it uses
 # (Get-PwshForAnyUser, out/pwsh-any-user) is made here, since out/ is read-only inside. Each pwsh started here removes
 # its own /tmp/CoreFxPipe_PSHost.* socket (every PowerShell host makes one and leaves it behind).
-pwsh_home=$(dotnet pwsh -NoProfile -NonInteractive -Command '$PSHOME; Remove-Item -Path ([IO.Path]::GetTempPath() + "CoreFxPipe_PSHost.*.$PID.*") -ErrorAction Ignore' 2>/dev/null | tail -1)
-if [ -z "$pwsh_home" ] || [ ! -x "$pwsh_home/pwsh" ]; then
-  echo "=== VM lane: no real pwsh ('dotnet pwsh' gave '$pwsh_home'): run 'dotnet build PSContainers.sln' first"
+pwsh_path=$(tests/pwsh-path.sh) || {
+  echo "=== VM lane: no real pwsh (tests/pwsh-path.sh failed): run 'dotnet build PSContainers.sln' first"
   for mode in $modes; do summary+=("vm-$mode: 0 passed, 1 failed, 0 skipped"); done
   echo; printf '%s\n' "${summary[@]}"; exit 1
-fi
-dotnet pwsh -NoProfile -NonInteractive -Command '. ./tests/pester/Common.ps1; $null = Get-PwshForAnyUser; Remove-Item -Path ([IO.Path]::GetTempPath() + "CoreFxPipe_PSHost.*.$PID.*") -ErrorAction Ignore' ||
+}
+pwsh_home=$(dirname "$pwsh_path")
+"$pwsh_path" -NoProfile -NonInteractive -Command '. ./tests/pester/Common.ps1; $null = Get-PwshForAnyUser; Remove-Item -Path ([IO.Path]::GetTempPath() + "CoreFxPipe_PSHost.*.$PID.*") -ErrorAction Ignore' ||
   echo "=== VM lane: warning: could not prepare the copy of $pwsh_home for other users (the rootless test will fail)"
-vm_env=(env "PSC_PWSH=$pwsh_home/pwsh" "NUGET_PACKAGES=${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+vm_env=(env "PSC_PWSH=$pwsh_path" "NUGET_PACKAGES=${NUGET_PACKAGES:-$HOME/.nuget/packages}"
   POWERSHELL_TELEMETRY_OPTOUT=1 POWERSHELL_UPDATECHECK=Off)
 for mode in $modes; do
   share=$results/$mode

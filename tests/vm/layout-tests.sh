@@ -28,10 +28,7 @@ trap 'rm -rf "$work"' EXIT
 status=0
 dll=$repo/tests/PSContainers.Engine.Tests/bin/Debug/net10.0/PSContainers.Engine.Tests.dll
 pwsh=${PSC_PWSH:-}
-if [ -z "$pwsh" ]; then
-  home=$(dotnet pwsh -NoProfile -NonInteractive -Command '$PSHOME; Remove-Item -Path ([IO.Path]::GetTempPath() + "CoreFxPipe_PSHost.*.$PID.*") -ErrorAction Ignore' 2>/dev/null | tail -1)
-  [ -n "$home" ] && pwsh=$home/pwsh
-fi
+[ -n "$pwsh" ] || pwsh=$("$repo/tests/pwsh-path.sh" 2>/dev/null) || pwsh=
 for f in "$dll" "$pwsh"; do
   [ -n "$f" ] && [ -e "$f" ] || { echo "missing ${f:-pwsh}: run 'dotnet build PSContainers.sln' first"; echo "build 0 1 0" >>"$counts"; exit 1; }
 done

@@ -10,8 +10,12 @@ public static class Capabilities
 {
     public const int SysAdmin = 21;
 
+    // Read once per process: .NET here never changes its ids or capabilities (psc-init drops them in the child), and
+    // New-Container asks on every call, on the path the benchmark times.
+    private static readonly Lazy<string?> s_status = new(() => Sys.ReadFile("/proc/self/status", out _));
+
     /// <summary>Whether the effective set holds <paramref name="capability"/>; null when /proc does not say.</summary>
-    public static bool? Has(int capability) => Has(Sys.ReadFile("/proc/self/status", out _), capability);
+    public static bool? Has(int capability) => Has(s_status.Value, capability);
 
     /// <summary>The same, read from the text of a status file.</summary>
     public static bool? Has(string? status, int capability)

@@ -18,12 +18,9 @@ public sealed record ShellResult(int ExitCode, string StdOut, string StdErr)
 /// </summary>
 public static class Pwsh
 {
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
     private static readonly Lazy<string> s_executable = new(Find);
-
-    /// <summary>The directory that holds PSContainers.sln.</summary>
-    public static string RepoRoot => Repo.Root;
 
     /// <summary>out/ - the directory put first on PSModulePath.</summary>
     public static string OutDir => Repo.Out;

@@ -27,21 +27,20 @@ public class PesterSuiteTests
             ? Path.Combine(r, "pester")
             : Path.Combine(Repo.Out, "test-results", "pester");
 
-    /// <summary>Runs tests/Invoke-PesterSuite.ps1 on the given files in a new pwsh.</summary>
-    public static ShellResult RunSuite(IEnumerable<string> paths, string resultsDir, string name, string? moduleBase = null)
-    {
-        var args = new List<string> { "-NoProfile", "-NonInteractive", "-File", Path.Combine(Repo.Root, "tests", "Invoke-PesterSuite.ps1"), "-Path" };
-        args.Add(string.Join(',', paths));
-        args.AddRange(new[] { "-PesterVersion", PesterVersion, "-ResultsDir", resultsDir, "-Name", name });
-        var env = new Dictionary<string, string?> { ["PSCONTAINERS_MODULE_PATH"] = moduleBase };
-        return Pwsh.Run(args, environment: env, workingDirectory: Repo.Root, timeout: TimeSpan.FromMinutes(20));
-    }
+    /// <summary>Runs tests/Invoke-PesterSuite.ps1 on one test file in a new pwsh, against the module built in out/.</summary>
+    public static ShellResult RunSuite(string path, string resultsDir, string name) =>
+        Pwsh.Run(
+            ["-NoProfile", "-NonInteractive", "-File", Path.Combine(Repo.Root, "tests", "Invoke-PesterSuite.ps1"),
+             "-Path", path, "-PesterVersion", PesterVersion, "-ResultsDir", resultsDir, "-Name", name],
+            environment: new Dictionary<string, string?> { ["PSCONTAINERS_MODULE_PATH"] = null },
+            workingDirectory: Repo.Root,
+            timeout: TimeSpan.FromMinutes(20));
 
     [Theory]
     [MemberData(nameof(Files))]
     public void PesterFilePasses(string file)
     {
-        ShellResult r = RunSuite(new[] { Path.Combine(Repo.Root, "tests", "pester", file) }, ResultsDir, file);
+        ShellResult r = RunSuite(Path.Combine(Repo.Root, "tests", "pester", file), ResultsDir, file);
         string text = r.StdOut + r.StdErr;
         _output.WriteLine(text);
         File.WriteAllText(Path.Combine(ResultsDir, file + ".log"), text);
@@ -69,7 +68,7 @@ public class PesterSuiteTests
                 It 'is skipped' -Skip { }
             }
             """);
-        ShellResult r = RunSuite(new[] { file }, dir.Path, "proof");
+        ShellResult r = RunSuite(file, dir.Path, "proof");
         Assert.True(r.ExitCode == 1, r.ToString());
         Assert.Equal("1 1 1", File.ReadAllText(Path.Combine(dir.Path, "proof.counts")));
         Assert.Contains("Expected 2, but got 1.", r.StdOut, StringComparison.Ordinal);
@@ -85,7 +84,7 @@ public class PesterSuiteTests
     {
         using var dir = new TempDir();
         string file = dir.Write("Broken.Tests.ps1", "Describe 'broken' { It 'never' { 1 | Should -Be 1 } ");
-        ShellResult r = RunSuite(new[] { file }, dir.Path, "broken");
+        ShellResult r = RunSuite(file, dir.Path, "broken");
         Assert.True(r.ExitCode != 0, r.ToString());
     }
 }
