@@ -314,8 +314,8 @@ internal sealed class Bench
     /// <summary>
     /// StopRuns times: a container running the script (procs processes), then Stop -Force and Remove until its cgroup
     /// is gone, timed; survivors are the pids seen before the stop that are still alive (same start time) after it.
-    /// <paramref name="kernelKill"/> false switches cgroup.kill off for the runs (restored in a finally), and the
-    /// cgroup writes and signals of those runs are counted from the manager's log.
+    /// <paramref name="kernelKill"/> false runs them through a second manager over the same depot and cgroups, made with
+    /// the v1 stop path (no cgroup.kill, the v1 freezer first), and counts its cgroup writes and signals from its log.
     /// </summary>
     private StopResult? StopRuns(string script, int procs, string prefix, bool kernelKill)
     {
@@ -323,14 +323,15 @@ internal sealed class Bench
         int survivors = 0, counted = 0;
         bool kernelKillSeen = false;
         int freezeV2 = 0, freezeV1 = 0, sigkills = 0, cgroupKills = 0;
-        CGroupManager cg = _m.CGroups;
-        Action<string>? log = cg.Log;
-        bool v1StopPath = cg.V1StopPath;
+        Action<string>? log = _m.CGroups.Log;
+        CGroupManager? v1Path = kernelKill ? null
+            : new CGroupManager(_m.CGroups.Hierarchy, _m.CGroups.ProjectRoot, null, CGroupStopPath.AsV1);
+        ContainerManager m = v1Path is null ? _m : new ContainerManager(_m.Depot, v1Path);
+        CGroupManager cg = m.CGroups;
         try
         {
             if (!kernelKill)
             {
-                cg.V1StopPath = true;
                 cg.Log = line =>
                 {
                     if (line.StartsWith("sent SIGKILL", StringComparison.Ordinal))
@@ -355,14 +356,14 @@ internal sealed class Bench
             for (int run = 0; run < _o.StopRuns && !Program.Cancelled; run++)
             {
                 string name = $"{prefix}{run}";
-                var c = _m.Create(new ContainerManager.Request
+                var c = m.Create(new ContainerManager.Request
                 {
                     Name = name,
                     FilePath = "/bin/sh",
                     ArgumentList = new[] { "-c", script },
                     Limits = new CGroupLimits { MemoryLimit = 4L << 30, PidsLimit = procs + 200 },
                 });
-                _m.Start(name);
+                m.Start(name);
                 var sw = Stopwatch.StartNew();
                 IReadOnlyList<int> pids;
                 while (true)
@@ -382,8 +383,8 @@ internal sealed class Bench
                 kernelKillSeen |= cg.Unified is CGroupTree u && u.HasFile(c.CGroupPath, "cgroup.kill");
                 var starts = pids.Select(p => (p, ProcStat.Read(p)?.StartTime)).ToList();
                 long t0 = Now();
-                _m.Stop(name, TimeSpan.Zero, force: true);
-                _m.Remove(name, force: false);
+                m.Stop(name, TimeSpan.Zero, force: true);
+                m.Remove(name, force: false);
                 long t1 = Now();
                 times.Add(Stat.Ms(t0, t1));
                 counted += starts.Count;
@@ -392,8 +393,7 @@ internal sealed class Bench
         }
         finally
         {
-            cg.V1StopPath = v1StopPath;
-            cg.Log = log;
+            v1Path?.Dispose();
         }
         if (times.Count == 0)
         {

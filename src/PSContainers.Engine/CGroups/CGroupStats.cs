@@ -90,7 +90,19 @@ public sealed class CGroupStats
 public static class StatFiles
 {
     /// <summary>"key value" lines (memory.stat, cpu.stat, memory.events, memory.oom_control).</summary>
-    public static Dictionary<string, long> KeyValues(string? text) => V2Driver.KeyValues(text);
+    public static Dictionary<string, long> KeyValues(string? text)
+    {
+        var result = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (string line in (text ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] kv = line.Split(' ', 2);
+            if (kv.Length == 2 && long.TryParse(kv[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out long v))
+            {
+                result[kv[0]] = v;
+            }
+        }
+        return result;
+    }
 
     /// <summary>v2 io.stat: "MAJ:MIN rbytes=.. wbytes=.. rios=.. wios=.." per device, summed.</summary>
     public static (long ReadBytes, long WriteBytes, long ReadOps, long WriteOps)? IoStatV2(string? text)

@@ -88,7 +88,7 @@ public sealed class CGroupTree : IDisposable
                 {
                     return false;
                 }
-                if (V2Driver.KeyValues(text).GetValueOrDefault("populated", 1) == 0)
+                if (StatFiles.KeyValues(text).GetValueOrDefault("populated", 1) == 0)
                 {
                     return true;
                 }

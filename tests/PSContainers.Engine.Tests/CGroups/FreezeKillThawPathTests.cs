@@ -6,7 +6,7 @@ using PSContainers.Processes;
 namespace PSContainers.Engine.Tests.CGroups;
 
 /// <summary>
-/// Kill with cgroup.kill switched off (<see cref="CGroupManager.V1StopPath"/>) on the real host, in the full view
+/// Kill with cgroup.kill switched off (a manager made with <see cref="CGroupStopPath.AsV1"/>) on the real host, in the full view
 /// (the cgroup2 tree too, unlike <see cref="HostV1PathTests"/>): freeze → SIGKILL each → thaw must leave no process of
 /// a tree with double-forked sessions and SIGTERM-ignoring members, and must not touch cgroup.kill.
 /// </summary>
@@ -67,18 +67,12 @@ public sealed class FreezeKillThawPathTests
         Assert.Equal(1 + IgnoringTerm, pids.Count(IgnoresTerm));
         var before = pids.Select(p => (Pid: p, Start: ProcStat.Read(p)!.StartTime)).ToList();
 
+        // A second manager over the same cgroups with the v1 stop path injected; the cleanup (HostCGroups.Dispose) keeps
+        // the default one, so it does not depend on the path under test.
         var log = new List<string>();
-        m.Log = log.Add;
-        m.V1StopPath = true;
-        try
+        using (var v1 = new CGroupManager(m.Hierarchy, h.Root, null, CGroupStopPath.AsV1) { Log = log.Add })
         {
-            m.Kill(path, TimeSpan.FromSeconds(10));
-        }
-        finally
-        {
-            // Restored before the cleanup (HostCGroups.Dispose), which must not depend on the path under test.
-            m.V1StopPath = false;
-            m.Log = null;
+            v1.Kill(path, TimeSpan.FromSeconds(10));
         }
 
         string all = string.Join("\n", log);

@@ -1,4 +1,5 @@
 using PSContainers.CGroups;
+using PSContainers.CGroups.V2;
 using PSContainers.Native;
 
 namespace PSContainers.Engine.Tests.CGroups;
@@ -107,11 +108,11 @@ public class LimitTests
     [InlineData(300, 100, 200)]
     [InlineData(100, 100, 0)]
     public void MemoryPlusSwapBecomesSwapAloneOnV2LikeRunc(long memsw, long memory, long swap) =>
-        Assert.Equal(swap, V2Driver.SwapOnly(memsw, memory));
+        Assert.Equal(swap, V2Limits.SwapOnly(memsw, memory));
 
     [Fact]
     public void SwapWithoutAMemoryLimitIsRefusedOnV2() =>
-        Assert.Equal("InvalidLimit,MemorySwapLimit", Assert.Throws<PscException>(() => V2Driver.SwapOnly(300, -1)).ErrorId);
+        Assert.Equal("InvalidLimit,MemorySwapLimit", Assert.Throws<PscException>(() => V2Limits.SwapOnly(300, -1)).ErrorId);
 
     [Theory]
     [InlineData("0-1,3", "0,1,3")]
