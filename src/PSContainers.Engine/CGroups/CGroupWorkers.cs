@@ -31,12 +31,14 @@ internal sealed class CGroupWorkers : IDisposable
             {
                 var tree = new CGroupTree(unified);
                 Unified = tree;
-                Add(new TreeWorkers(tree, unified.Controllers.ToArray(), new V2Limits(tree, projectRoot), new V2Stats(tree),
+                var stats = new V2Stats(tree);
+                Add(new TreeWorkers(tree, unified.Controllers.ToArray(), new V2Limits(tree, projectRoot), stats,
                     new V2ControllerEnablement(tree, projectRoot), null));
+                CoreStats = stats;
                 freezers.Add(new V2Freezer(tree));
+                // The v1 stop path goes without cgroup.kill, as a host without cgroup2 (or older than 5.14) does.
                 KernelKill = stopPath == CGroupStopPath.AsV1 ? null : new V2Kill(tree);
                 Notice = new V2Population(tree);
-                CoreStats = new V2Stats(tree);
             }
             foreach (CGroupMount mount in hierarchy.V1Mounts)
             {
@@ -71,25 +73,25 @@ internal sealed class CGroupWorkers : IDisposable
     }
 
     /// <summary>Every hierarchy the project creates its cgroups in, cgroup2 first.</summary>
-    public CGroupTree[] Trees { get; } = Array.Empty<CGroupTree>();
+    public CGroupTree[] Trees { get; }
 
     /// <summary>The hierarchies cgroups are created in, removed from and moved into.</summary>
-    public CGroupTree[] Writable { get; } = Array.Empty<CGroupTree>();
+    public CGroupTree[] Writable { get; }
 
     /// <summary><see cref="Writable"/> with the workers of each.</summary>
-    public TreeWorkers[] WritableWorkers { get; } = Array.Empty<TreeWorkers>();
+    public TreeWorkers[] WritableWorkers { get; }
 
     /// <summary>The cgroup2 tree (pure v2 or hybrid).</summary>
     public CGroupTree? Unified { get; }
 
     /// <summary>The hierarchies that serve controllers, with their workers, in the order limits are planned.</summary>
-    public TreeWorkers[] Serving { get; } = Array.Empty<TreeWorkers>();
+    public TreeWorkers[] Serving { get; }
 
     /// <summary>Which hierarchy serves which controller.</summary>
     public IReadOnlyDictionary<string, TreeWorkers> ByController => _byController;
 
     /// <summary>The freezers, the one to use first first: a cgroup is frozen by the first that can freeze it.</summary>
-    public IFreezer[] Freezers { get; } = Array.Empty<IFreezer>();
+    public IFreezer[] Freezers { get; }
 
     /// <summary>The freezer whose files are in <paramref name="tree"/>, if any.</summary>
     public IFreezer? FreezerIn(CGroupTree tree) => Freezers.FirstOrDefault(f => f.Tree == tree);
@@ -101,7 +103,7 @@ internal sealed class CGroupWorkers : IDisposable
     public IPopulation? Notice { get; }
 
     /// <summary>Whether a cgroup is populated from a listing of cgroup.procs down the subtree, in every hierarchy.</summary>
-    public IPopulation Listing { get; } = null!;
+    public IPopulation Listing { get; }
 
     /// <summary>The stats every cgroup of the cgroup2 tree has without controllers (CPU time, pressure); null without one.</summary>
     public IStatsReader? CoreStats { get; }
