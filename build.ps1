@@ -83,7 +83,8 @@ function Build-PscInit([string]$Rid, [string]$Output) {
     if (-not (Get-Command $cc -CommandType Application -ErrorAction SilentlyContinue)) {
         throw "$cc is needed to build psc-init for $Rid (Debian: apt-get install gcc-$($info.Triple) libc6-dev-$($info.Debian)-cross)."
     }
-    & $cc @flags -o $Output (Join-Path $root 'src' 'psc-init' 'psc-init.c')
+    $sources = Get-ChildItem -Path (Join-Path $root 'src' 'psc-init') -Filter '*.c' | Sort-Object Name | ForEach-Object FullName
+    & $cc @flags -o $Output @sources
     if ($LASTEXITCODE -ne 0) { throw "$cc failed to build psc-init for $Rid" }
     # Checked with file(1): the right machine, statically linked (no loader needed on the target).
     $described = (& file -b $Output) -join ' '

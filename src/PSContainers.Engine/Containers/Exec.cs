@@ -30,8 +30,8 @@ public sealed record ContainerExecRequest
 /// Runs another process inside a running container (Garden's Run, runc exec) through <c>psc-init --exec</c>: it joins
 /// the container's cgroups and namespaces and its root, so the process sees the container's init as pid 1. The
 /// engine never forks, reaps or setns()es itself. psc-init's stdout is a stream of records ("o &lt;n&gt;" / "e &lt;n&gt;"
-/// followed by n bytes of the program's stdout / stderr, and the status lines "exec", "error", "exit"; see the header
-/// of psc-init.c), so output can be any bytes and never mixes with the status. Closing psc-init's stdin stops the
+/// followed by n bytes of the program's stdout / stderr, and the status lines "exec", "error", "exit"; see "Exec" in
+/// src/psc-init/README.md), so output can be any bytes and never mixes with the status. Closing psc-init's stdin stops the
 /// program and what is left of its session.
 /// </summary>
 public static class ContainerExec

@@ -132,6 +132,60 @@ public sealed class ExecProtocolTests
         Assert.Equal(0, run.Process.ExitCode);
     }
 
+    /// <summary>The pids of processes alive (not zombies) whose command name is <paramref name="comm"/>.</summary>
+    private static List<int> AliveNamed(string comm)
+    {
+        var found = new List<int>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int p))
+            {
+                continue;
+            }
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "comm")).TrimEnd('\n') == comm && ProcStat.Read(p) is { State: not ('Z' or 'X') })
+                {
+                    found.Add(p);
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+        return found;
+    }
+
+    [SkippableFact]
+    public void ClosingStdinKillsEveryProcessOfTheSessionWhateverItsCommandName()
+    {
+        using var h = new ContainerHost();
+        h.Run("names", "exec sleep 300");
+        var (pid, start) = Init(h, "names");
+        // A process of the program's session names itself like the rest of a stat line. Read from the first ')', its
+        // state would be 'Z' (skipped as a zombie) and its session 9: only the last ')' ends the name.
+        string comm = "x) Z 1 2 9 " + Random.Shared.Next(1000, 10000);
+        using var run = new RawExec(("target", pid.ToString()), ("target_start", start.ToString()), ("arg", "/bin/sh"), ("arg", "-c"),
+            ("arg", $"( printf '{comm}' > /proc/self/comm; echo ready; while :; do sleep 1; done ) & wait"));
+        try
+        {
+            Assert.StartsWith("exec 0 ", run.ReadLine());
+            Assert.Equal("o 6", run.ReadLine());
+            Assert.Equal("ready", run.ReadLine());
+            Assert.NotEmpty(AliveNamed(comm)); // the subshell, and for a moment each child it forks before that execs sleep
+            run.Process.StandardInput.Close();
+            Assert.EndsWith("exit 137 9\n", Encoding.ASCII.GetString(run.ReadAll()));
+            Assert.Empty(AliveNamed(comm)); // "exit" comes only once nothing of the session is left alive
+        }
+        finally
+        {
+            foreach (int p in AliveNamed(comm))
+            {
+                Tmds.Linux.LibC.kill(p, Tmds.Linux.LibC.SIGKILL);
+            }
+        }
+    }
+
     [SkippableFact]
     public void KillingPscInitKillsTheProgram()
     {

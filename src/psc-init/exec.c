@@ -1,0 +1,382 @@
+/*
+ * psc-init (README.md, "Exec"): psc-init --exec <config-file> runs one more program inside a running
+ * container.  A opens the target's namespaces, root and cgroups and forks E1; E1 joins them and
+ * clones E2 as A's child; E2 becomes the program.  A relays the program's stdout and stderr as
+ * records on its own stdout and reports how it ended.
+ */
+#include "psc-init.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Joined in this order: user first (its capabilities allow the rest), pid last. */
+static const char *const join_names[] = { "user", "ipc", "uts", "net", "cgroup", "mnt", "pid" };
+static const int join_flags[] = { CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
+    CLONE_NEWCGROUP, CLONE_NEWNS, CLONE_NEWPID };
+#define MNT_INDEX 5
+
+static struct {
+    int proc;                         /* the target's /proc/<pid> directory (O_PATH) */
+    int ns[COUNT(join_flags)];        /* the target's namespaces that differ from ours, else -1 */
+    int root;                         /* the target's root directory (O_PATH) */
+    bool enter_root;
+    const int *procs;                 /* cgroup.procs of each cgroup= (cgroups_open) */
+    int null, out[2], err[2];
+} ex;
+
+static const char tags[2] = { 'o', 'e' };    /* the records of the program's stdout and stderr */
+
+/* ---------------------------------------------------------------- E1 and E2 */
+
+/* E2: becomes the program, inside everything E1 joined. */
+static _Noreturn void run_e2(void)
+{
+    default_signals();
+    if (setsid() < 0)
+        fail("setsid", "-");
+    if (dup2(ex.out[1], 1) < 0 || dup2(ex.err[1], 2) < 0)
+        fail("dup2", "stdio");
+    /* Joining the mount namespace put us at its root; a chroot()ed init has another one. */
+    if (ex.enter_root && (fchdir(ex.root) < 0 || chroot(".") < 0))
+        fail("chroot", "/proc/%d/root", (int)cfg.target);
+    setup_process();
+    /* After the id changes: they clear the parent-death signal. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        fail("pdeathsig", "-");
+    struct pollfd p = { sock, POLLIN, 0 };
+    if (poll(&p, 1, 0) != 0)          /* A never sends: readable means A is gone (EOF) */
+        _exit(125);
+    close_except(sock);
+    execve(cfg.argv[0], (char *const *)cfg.argv, (char *const *)cfg.env);
+    say("X %d execve", errno);
+    _exit(127);
+}
+
+/* E1: joins the cgroups and namespaces, then clones E2 as A's child and leaves. */
+static _Noreturn void run_e1(void)
+{
+    if (dup2(ex.null, 0) < 0 || dup2(ex.null, 1) < 0 || dup2(ex.null, 2) < 0)
+        fail("open", "/dev/null");        /* nothing below A keeps the .NET pipes */
+    int bad = cgroups_join(ex.procs, getpid());
+    if (bad >= 0)
+        fail("cgroup", "%s", cfg.cgroups[bad]);
+    for (size_t i = 0; i < COUNT(join_flags); i++)
+        if (ex.ns[i] >= 0 && setns(ex.ns[i], join_flags[i]) < 0)
+            fail("setns", "%s", join_names[i]);
+    /* Like fork, but the child's parent is A (runc's nsexec does the same). */
+    pid_t e2 = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+    if (e2 < 0)
+        fail("fork", "exec");
+    if (e2 == 0)
+        run_e2();
+    say("P %d", (int)e2);             /* our PID namespace is still the host's: a host pid */
+    _exit(0);
+}
+
+/* ---------------------------------------------------------------- A: before the fork */
+
+/* The target, held by its /proc directory `dir`: once its start time checks out, every file
+ * opened through it belongs to that very process (or fails if it died). */
+static void open_target(const char *dir)
+{
+    struct proc_stat st;
+    ex.proc = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (ex.proc < 0)
+        die("error target %d %s", errno, dir);
+    if (!proc_running(ex.proc, cfg.target, &st) || (cfg.has_target_start && st.start != cfg.target_start))
+        die("error target %d %s is not the container's init (gone or reused)", ESRCH, dir);
+}
+
+/* The target's namespaces that differ from A's own (by inode), into ex.ns. */
+static void open_namespaces(const char *dir)
+{
+    for (size_t i = 0; i < COUNT(join_flags); i++) {
+        char self[40], rel[24];
+        struct stat mine, theirs;
+        snprintf(self, sizeof self, "/proc/self/ns/%s", join_names[i]);
+        snprintf(rel, sizeof rel, "ns/%s", join_names[i]);
+        ex.ns[i] = -1;
+        if (stat(self, &mine) < 0)
+            continue;                 /* a namespace type this kernel does not have */
+        int fd = openat(ex.proc, rel, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &theirs) < 0)
+            die("error open_ns %d %s/%s", errno, dir, rel);
+        if (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino)
+            close(fd);
+        else
+            ex.ns[i] = fd;
+    }
+}
+
+/* The target's root, and whether E2 must enter it: when it joins the mount namespace, or the roots differ. */
+static void open_root(const char *dir)
+{
+    struct stat root, mine;
+    ex.root = openat(ex.proc, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (ex.root < 0 || fstat(ex.root, &root) < 0 || stat("/", &mine) < 0)
+        die("error open_root %d %s/root", errno, dir);
+    ex.enter_root = ex.ns[MNT_INDEX] >= 0 || root.st_dev != mine.st_dev || root.st_ino != mine.st_ino;
+}
+
+/* /dev/null, the program's two pipes and the socketpair `sv`; then SIGCHLD, SIGTERM, SIGINT and
+ * SIGHUP blocked and returned as a signalfd. */
+static int open_channels(int sv[2])
+{
+    ex.null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (ex.null < 0)
+        die("error open %d /dev/null", errno);
+    if (pipe2(ex.out, O_CLOEXEC) < 0 || pipe2(ex.err, O_CLOEXEC) < 0 ||
+        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        die("error pipe %d -", errno);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+    if (sigfd < 0)
+        die("error signalfd %d -", errno);
+    return sigfd;
+}
+
+/* Forks E1 with the other end of `sv`; A keeps its own end and closes what only E1 and E2 need. */
+static pid_t fork_e1(int sv[2])
+{
+    pid_t e1 = fork();
+    if (e1 < 0)
+        die("error fork %d exec", errno);
+    if (e1 == 0) {
+        sock = sv[1];
+        close(sv[0]);
+        run_e1();
+    }
+    sock = sv[0];
+    close(sv[1]);
+    victim(e1);
+    close(ex.out[1]);
+    close(ex.err[1]);
+    close(ex.null);
+    close(ex.root);
+    close(ex.proc);
+    for (size_t i = 0; i < COUNT(join_flags); i++)
+        if (ex.ns[i] >= 0)
+            close(ex.ns[i]);
+    cgroups_close();
+    return e1;
+}
+
+/* ---------------------------------------------------------------- A: until the program runs */
+
+/* True when a signal asks A to stop (SIGCHLD is only a wake-up). */
+static bool stop_signal(int sigfd)
+{
+    struct signalfd_siginfo si;
+    return read(sigfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD;
+}
+
+/* E1 died between clone and "P" (killed from outside): E2 is our child all the same, and
+ * with everything else among our children it is killed before A dies. */
+static _Noreturn void die_without_e2(void)
+{
+    char kids[64], list[256] = "";
+    snprintf(kids, sizeof kids, "/proc/%d/task/%d/children", (int)getpid(), (int)getpid());
+    int fd = open(kids, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? 0 : read(fd, list, sizeof list - 1);
+    if (fd >= 0)
+        close(fd);
+    list[n > 0 ? n : 0] = '\0';
+    for (char *s = list, *end; (n = strtol(s, &end, 10)) > 0; s = end)
+        victim((pid_t)n);
+    die("error setup 32 the exec process ended before it ran the program");
+}
+
+/* Setup: until every copy of E1's end is closed (E1 gone, E2 exec'd or dead), gives up when stdin
+ * or a signal says stop.  Returns E2's host pid; `xmsg` holds "<errno> execve" if its execve failed. */
+static pid_t await_program(int sigfd, pid_t e1, char *xmsg, size_t size)
+{
+    char msg[620];
+    pid_t e2 = 0, sender;
+    for (;;) {
+        struct pollfd p[3] = { { sock, POLLIN, 0 }, { 0, POLLIN, 0 }, { sigfd, POLLIN, 0 } };
+        if (poll(p, 3, -1) < 0)
+            continue;
+        if (p[1].revents || (p[2].revents && stop_signal(sigfd)))
+            die("error aborted 125 stopped before the program ran");
+        if (!p[0].revents)
+            continue;
+        ssize_t n = listen_sock(msg, sizeof msg, &sender);
+        if (n <= 0)
+            break;
+        if (msg[0] == 'P')
+            victim(e2 = (pid_t)atoi(msg + 2));
+        else if (msg[0] == 'X')
+            snprintf(xmsg, size, "%s", msg + 2);
+        else
+            die("error %s", msg[0] == 'E' ? msg + 2 : "protocol 71 unexpected message");
+    }
+    waitpid(e1, NULL, 0);
+    if (!e2)
+        die_without_e2();
+    return e2;
+}
+
+/* ---------------------------------------------------------------- A: while the program runs */
+
+/* One status line on stdout (the record stream). */
+static void status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void status(const char *fmt, ...)
+{
+    char line[700];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    n = n < (int)sizeof line - 1 ? n : (int)sizeof line - 2;
+    for (int i = 0; i < n; i++)
+        if (line[i] == '\n' || line[i] == '\r')
+            line[i] = '?';
+    line[n++] = '\n';
+    write_all(1, line, (size_t)n);
+}
+
+/* SIGKILLs the program and everything alive in its session (its sid is its pid: it called
+ * setsid) until nothing is left, for at most 2 s.  Called before the program is reaped, so
+ * its pid, and with it the session id, cannot be reused meanwhile. */
+static void kill_session(pid_t leader)
+{
+    long long deadline = now_ns(CLOCK_MONOTONIC) + 2000000000LL;
+    int alive = 1;
+    while (alive && now_ns(CLOCK_MONOTONIC) < deadline) {
+        alive = 0;
+        kill(leader, SIGKILL);
+        DIR *d = opendir("/proc");
+        for (struct dirent *e; d && (e = readdir(d));) {
+            struct proc_stat st;
+            pid_t p = (pid_t)atoi(e->d_name);
+            if (p > 0 && proc_running(-1, p, &st) && st.session == leader) {
+                kill(p, SIGKILL);
+                alive++;
+            }
+        }
+        if (d)
+            closedir(d);
+        if (alive)
+            sleep_ms(5);
+    }
+}
+
+/* Relays what one of the program's pipes holds as a record; closes it (-1) at EOF. */
+static bool relay(int *fd, char tag, bool *out_ok)
+{
+    static char buf[65536];
+    char head[32];
+    ssize_t n = read(*fd, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return false;
+    if (n <= 0) {
+        close(*fd);
+        *fd = -1;
+        return false;
+    }
+    int len = snprintf(head, sizeof head, "%c %zd\n", tag, n);
+    if (*out_ok && (write_all(1, head, (size_t)len) < 0 || write_all(1, buf, (size_t)n) < 0))
+        *out_ok = false;              /* the engine is gone: stop the program */
+    return true;
+}
+
+/* Relays both pipes until the program (`e2`) ends, stopping it when stdin, a signal or a failed
+ * write to stdout says so; reaps every child meanwhile.  Returns the program's wait status. */
+static int relay_until_exit(int sigfd, pid_t e2, int fds[2], bool *out_ok)
+{
+    bool stopping = false;
+    for (;;) {
+        pid_t w;
+        int ws, wstatus = 0;
+        bool done = false;
+        while ((w = waitpid(-1, &ws, WNOHANG)) > 0 || (w < 0 && errno == EINTR))
+            if (w == e2) {
+                done = true;
+                wstatus = ws;
+            }
+        if (done)
+            return wstatus;
+        struct pollfd p[4] = { { sigfd, POLLIN, 0 }, { stopping ? -1 : 0, POLLIN, 0 },
+                               { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
+        if (poll(p, 4, -1) < 0)
+            continue;
+        for (int i = 0; i < 2; i++)
+            if (p[2 + i].revents)
+                relay(&fds[i], tags[i], out_ok);
+        bool stop = !*out_ok || p[1].revents;
+        if (p[0].revents && stop_signal(sigfd))
+            stop = true;
+        if (stop && !stopping) {
+            stopping = true;
+            kill_session(e2);
+        }
+    }
+}
+
+/* What the pipes hold now, for at most 1 s; writers that live on (background children) are not awaited. */
+static void relay_rest(int fds[2], bool *out_ok)
+{
+    long long deadline = now_ns(CLOCK_MONOTONIC) + 1000000000LL;
+    while ((fds[0] >= 0 || fds[1] >= 0) && now_ns(CLOCK_MONOTONIC) < deadline) {
+        struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
+        if (poll(p, 2, 0) <= 0)
+            break;
+        for (int i = 0; i < 2; i++)
+            if (p[i].revents)
+                relay(&fds[i], tags[i], out_ok);
+    }
+}
+
+/* psc-init --exec: A.  Returns 0 when the program ran ("exit" printed), 1 when its execve failed. */
+int exec_main(const char *path)
+{
+    char xmsg[620] = "", dir[32];
+    exec_mode = true;
+    load_config_file(path);
+    snprintf(dir, sizeof dir, "/proc/%d", (int)cfg.target);
+    open_target(dir);
+    open_namespaces(dir);
+    open_root(dir);
+    ex.procs = cgroups_open();
+    int sv[2];
+    int sigfd = open_channels(sv);
+    pid_t e1 = fork_e1(sv);
+    pid_t e2 = await_program(sigfd, e1, xmsg, sizeof xmsg);
+    if (xmsg[0]) {
+        status("exec %s", xmsg);
+        waitpid(e2, NULL, 0);         /* it _exit()s right after saying X */
+        return 1;
+    }
+    status("exec 0 %d", (int)e2);
+
+    int fds[2] = { ex.out[0], ex.err[0] };
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    fcntl(fds[1], F_SETFL, O_NONBLOCK);
+    bool out_ok = true;
+    int wstatus = relay_until_exit(sigfd, e2, fds, &out_ok);
+    relay_rest(fds, &out_ok);
+    int sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+    status("exit %d %d", sig ? 128 + sig : WEXITSTATUS(wstatus), sig);
+    return 0;
+}

@@ -1,0 +1,282 @@
+/*
+ * psc-init (README.md, "Start"): C, the init, cloned by A straight into the new namespaces: PID 1 of
+ * the new PID namespace, else a child subreaper; and D, the main process, which C creates and which
+ * becomes the program.  setup_process and default_signals are shared with E2 (exec.c).
+ */
+#include "psc-init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char *serve_arg;
+
+/* A ignores SIGPIPE, and ignored dispositions survive execve; A also blocks what it waits for:
+ * give the program default dispositions and an empty signal mask. */
+void default_signals(void)
+{
+    for (int s = 1; s < NSIG; s++)
+        signal(s, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* ---------------------------------------------------------------- D: the main process */
+
+/* What D and E2 do last before execve: rlimits, groups/gid/uid, cwd, no_new_privs. */
+void setup_process(void)
+{
+    for (int i = 0; i < cfg.nrl; i++)
+        if (setrlimit(cfg.rl[i].res, &cfg.rl[i].lim) < 0)
+            fail("rlimit", "%s", cfg.rl[i].name);
+    if (cfg.has_groups && setgroups((size_t)cfg.ngroups, cfg.groups) < 0)
+        fail("setgroups", "%d", cfg.ngroups);
+    if (cfg.has_gid && setgid(cfg.gid) < 0)
+        fail("setgid", "%u", cfg.gid);
+    if (cfg.has_uid && setuid(cfg.uid) < 0)
+        fail("setuid", "%u", cfg.uid);
+    if (chdir(cfg.cwd) < 0)
+        fail("chdir", "%s", cfg.cwd);
+    if (cfg.nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        fail("no_new_privs", "-");
+}
+
+static _Noreturn void run_d(void)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);    /* C's blocked set must not leak into the program */
+    setup_process();
+    close_except(sock);               /* 0-2 are /dev/null and the logs, set up by C */
+    say("D");
+    if (hear() != 'g')
+        _exit(125);                   /* A went away without go: never start the program */
+    execve(cfg.argv[0], (char *const *)cfg.argv, (char *const *)cfg.env);
+    say("X %d execve", errno);
+    _exit(127);
+}
+
+static int d_entry(void *unused)
+{
+    (void)unused;
+    run_d();
+}
+
+/* ---------------------------------------------------------------- C: the init */
+
+/* Blocked before D exists so no signal or SIGCHLD is lost.  Blocked signals are queued even for
+ * a PID 1, which would otherwise drop every signal it has no handler for.  Returns their signalfd. */
+static int block_signals(void)
+{
+    static const int fwd[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 };
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    for (size_t i = 0; i < COUNT(fwd); i++)
+        sigaddset(&set, fwd[i]);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    if (sfd < 0)
+        fail("signalfd", "-");
+    return sfd;
+}
+
+static void open_logs(void)
+{
+    const char *paths[2] = { cfg.out, cfg.err };
+    for (int i = 0; i < 2; i++) {
+        if (!paths[i])
+            continue;
+        int fd = open(paths[i], O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);   /* made at creation */
+        /* On 1 and 2 of C itself: D inherits them, and C's own diagnostics (an unwritable
+         * depot) land in the container's stderr log, the only place anyone will look. */
+        if (fd < 0 || dup2(fd, 1 + i) < 0)
+            fail(i ? "open_stderr" : "open_stdout", "%s", paths[i]);
+        close(fd);
+    }
+}
+
+static void enter_root(void)
+{
+    if (mount(cfg.root, cfg.root, NULL, MS_BIND | MS_REC, NULL) < 0)
+        fail("bind_root", "%s", cfg.root);
+    if (chdir(cfg.root) < 0)
+        fail("chdir_root", "%s", cfg.root);
+    /* pivot_root(".", ".") stacks the old root on the new one and detaching "." drops it
+     * (runc's trick: no put_old directory needed).  chroot where pivot_root cannot work,
+     * e.g. when the host root is a ramfs. */
+    if (syscall(SYS_pivot_root, ".", ".") == 0) {
+        if (umount2(".", MNT_DETACH) < 0)
+            fail("umount_old_root", "%s", cfg.root);
+    } else if (chroot(".") < 0)
+        fail("chroot", "%s", cfg.root);
+    if (chdir("/") < 0)
+        fail("chdir_root", "/");
+}
+
+static void loopback_up(void)
+{
+    struct ifreq ifr = { 0 };
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return;
+    strcpy(ifr.ifr_name, "lo");
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        ioctl(s, SIOCSIFFLAGS, &ifr);
+    }
+    close(s);
+}
+
+/* Inside the namespaces, after everything on the host side is open: the root, /proc of the new
+ * PID namespace, the hostname, the loopback. */
+static void enter_container(bool pidns)
+{
+    if (cfg.root)
+        enter_root();
+    else if (chdir("/") < 0)          /* do not pin the launcher's working directory */
+        fail("chdir", "/");
+    if (pidns && (cfg.ns & CLONE_NEWNS) &&
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        fail("mount_proc", "/proc");
+    if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0)
+        fail("sethostname", "%s", cfg.hostname);
+    if (cfg.ns & CLONE_NEWNET)
+        loopback_up();
+}
+
+/* D shares C's memory until it execs (CLONE_VM | CLONE_VFORK, as posix_spawn does): no page
+ * tables to copy, and C, which only waits from here on, sleeps until then.  D touches no
+ * state of C's but its own stack (page-aligned, so its top is a page's end and D's frames
+ * dirty one page, not two). */
+static pid_t start_main(void)
+{
+    static char d_stack[1 << 16] __attribute__((aligned(4096)));
+    pid_t d = clone(d_entry, d_stack + sizeof d_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
+    if (d < 0)
+        fail("fork", "main");
+    return d;
+}
+
+/* Reaps every child that has ended; true (and its status) if `d` was among them. */
+static bool reap(pid_t d, int *d_status)
+{
+    int st;
+    pid_t p;
+    bool found = false;
+    while ((p = waitpid(-1, &st, WNOHANG)) > 0 || (p < 0 && errno == EINTR))
+        if (p == d) {
+            found = true;
+            *d_status = st;
+        }
+    return found;
+}
+
+/* C's life once D runs: forwards signals to D and reaps every child until D has ended; returns D's status. */
+static int wait_main(int sfd, pid_t d)
+{
+    int d_status = 0;
+    for (;;) {
+        struct signalfd_siginfo si;
+        ssize_t n = read(sfd, &si, sizeof si);
+        if (n != sizeof si) {         /* EINTR; anything else cannot happen, but would poll */
+            if (reap(d, &d_status))
+                return d_status;
+            sleep_ms(10);
+            continue;
+        }
+        if (si.ssi_signo == SIGCHLD) {
+            if (reap(d, &d_status))
+                return d_status;
+        } else
+            kill(d, (int)si.ssi_signo);   /* D is not reaped yet, so the pid is still D's */
+    }
+}
+
+/* Without a PID namespace nothing ends the rest of the tree for us: SIGKILL every pid in `fd`
+ * (from cgroups_members) until only we are left, for at most 2 s. */
+static void kill_rest(int fd)
+{
+    static char buf[1 << 16];
+    long long deadline = now_ns(CLOCK_MONOTONIC) + 2000000000LL;
+    int others = 1, unused;
+    while (fd >= 0 && others && now_ns(CLOCK_MONOTONIC) < deadline) {
+        reap(0, &unused);
+        ssize_t n, len = 0;
+        lseek(fd, 0, SEEK_SET);
+        while ((n = read(fd, buf + len, sizeof buf - 1 - (size_t)len)) > 0 || (n < 0 && errno == EINTR))
+            len += n > 0 ? n : 0;
+        buf[len] = '\0';
+        others = 0;
+        for (char *s = buf, *end; (n = strtol(s, &end, 10)) > 0; s = end)
+            if (n != getpid() && kill((pid_t)n, SIGKILL) == 0)
+                others++;
+        if (others)
+            sleep_ms(10);
+    }
+    reap(0, &unused);
+}
+
+static _Noreturn void run_c(void)
+{
+    int sfd = block_signals();
+    bool pidns = cfg.ns & CLONE_NEWPID;
+    if (!pidns && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+        fail("subreaper", "-");
+    if ((cfg.ns & CLONE_NEWNS) && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        fail("mount_private", "/");
+
+    /* Everything on the host side is opened before the root changes. */
+    int depot = open(cfg.depot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (depot < 0)
+        fail("open_depot", "%s", cfg.depot);
+    open_logs();
+    int members = pidns ? -1 : cgroups_members();
+
+    enter_container(pidns);
+    pid_t d = start_main();
+    close(sock);
+    int d_status = wait_main(sfd, d);
+    record_exit(depot, d_status);
+    if (!pidns)
+        kill_rest(members);
+    _exit(0);                         /* in a PID namespace the kernel kills the rest */
+}
+
+/* C begins here, cloned by A straight into the new namespaces (all but the cgroup one).  It
+ * waits for A's "s": by then A has put it into every cgroup and written its id maps, so
+ * everything C forks is born inside the limits and nothing runs unmapped. */
+int c_entry(void *unused)
+{
+    (void)unused;
+    if (serve_arg)                    /* ps in the container shows "psc-init --init" as pid 1 */
+        memcpy(serve_arg, "--init\0", 8);
+    if (hear() != 's')
+        _exit(1);                     /* A is gone: nothing outlives A during setup */
+    default_signals();
+    if (setsid() < 0)
+        fail("setsid", "-");
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+        fail("open", "/dev/null");
+    close_except(sock);               /* nothing below A keeps the .NET pipes or A's cgroup files */
+    /* Unshared only now that C is in its cgroups, so they are the namespace's root. */
+    if ((cfg.ns & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+        fail("unshare", "cgroup");
+    run_c();
+}
