@@ -103,6 +103,7 @@ static bool keep_record(const char *k, const char *val)
     else if (!strcmp(k, "stderr")) cfg.err = val;
     else if (!strcmp(k, "uid_map")) cfg.uid_map = val;
     else if (!strcmp(k, "gid_map")) cfg.gid_map = val;
+    else if (!strcmp(k, "oom")) cfg.oom = val;
     else if (!strcmp(k, "env")) cfg.env[cfg.nenv++] = val;
     else if (!strcmp(k, "arg")) cfg.argv[cfg.nargs++] = val;
     else
@@ -197,8 +198,8 @@ static const char *check_config(void)
 {
     if (exec_mode) {
         /* These belong to the container, made once by its init. */
-        const char *const keys[] = { "depot", "ns", "hostname", "root", "stdout", "stderr", "uid_map", "gid_map" };
-        const bool set[] = { cfg.depot, cfg.ns, cfg.hostname, cfg.root, cfg.out, cfg.err, cfg.uid_map, cfg.gid_map };
+        const char *const keys[] = { "depot", "ns", "hostname", "root", "stdout", "stderr", "uid_map", "gid_map", "oom" };
+        const bool set[] = { cfg.depot, cfg.ns, cfg.hostname, cfg.root, cfg.out, cfg.err, cfg.uid_map, cfg.gid_map, cfg.oom };
         for (size_t i = 0; i < COUNT(keys); i++)
             if (set[i])
                 return keys[i];

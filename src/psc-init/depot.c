@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -59,17 +60,40 @@ bool append_event(int depot, const char *line, size_t len)
     return ok;
 }
 
-/* C: the "exited" event first, then `exit` (a temp file renamed, so readers see all of it or nothing):
- * whoever sees the exit record finds the event already logged.  Failures go to C's stderr, the
- * container's stderr log. */
-void record_exit(int depot, int status)
+/* The oom_kill counter of a memory.events (v2) or memory.oom_control (v1) file; 0 when unreadable. */
+static unsigned long long oom_kills(int oom)
+{
+    char buf[512];
+    ssize_t n = oom >= 0 ? pread(oom, buf, sizeof buf - 1, 0) : -1;
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    for (char *line = buf; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (!strncmp(line, "oom_kill ", 9))
+            return strtoull(line + 9, NULL, 10);
+    return 0;
+}
+
+/* C: an "oom-killed count=<n>" event per OOM kill the container's cgroup counted (the counter read once,
+ * at most 1000 events), then the "exited" event, then `exit` (a temp file renamed, so readers see all of
+ * it or nothing): whoever sees the exit record finds the events already logged, and the engine records
+ * OOM kills itself only for an init that ended without one.  Failures go to C's stderr, the container's
+ * stderr log. */
+void record_exit(int depot, int oom, int status)
 {
     char code[8] = "", buf[160];
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     if (!sig)
         snprintf(code, sizeof code, "%d", WEXITSTATUS(status));
     long long t = now_ns(CLOCK_REALTIME);
-    int len = snprintf(buf, sizeof buf, "%lld exited code=%s signal=%d\n", t, code, sig);
+    unsigned long long kills = oom_kills(oom);
+    int len;
+    for (unsigned long long i = 1; i <= kills && i <= 1000; i++) {
+        len = snprintf(buf, sizeof buf, "%lld oom-killed count=%llu\n", t, i);
+        if (!append_event(depot, buf, (size_t)len))
+            dprintf(2, "psc-init: cannot append to %s/events.log: %s\n", cfg.depot, strerror(errno));
+    }
+    len = snprintf(buf, sizeof buf, "%lld exited code=%s signal=%d\n", t, code, sig);
     if (!append_event(depot, buf, (size_t)len))
         dprintf(2, "psc-init: cannot append to %s/events.log: %s\n", cfg.depot, strerror(errno));
     snprintf(buf, sizeof buf, "exit_code=%s\nsignal=%d\nexit_time_ns=%lld\n", code, sig, t);

@@ -247,12 +247,14 @@ static _Noreturn void run_c(void)
         fail("open_depot", "%s", cfg.depot);
     open_logs();
     int members = pidns ? -1 : cgroups_members();
+    /* The cgroup's OOM kill counter, read at the exit; without it no OOM kill is recorded here. */
+    int oom = cfg.oom ? open(cfg.oom, O_RDONLY | O_CLOEXEC) : -1;
 
     enter_container(pidns);
     pid_t d = start_main();
     close(sock);
     int d_status = wait_main(sfd, d);
-    record_exit(depot, d_status);
+    record_exit(depot, oom, d_status);
     if (!pidns)
         kill_rest(members);
     _exit(0);                         /* in a PID namespace the kernel kills the rest */

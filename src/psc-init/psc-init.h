@@ -34,7 +34,7 @@
 /* ---------------------------------------------------------------- config.c */
 
 struct config {
-    const char *depot, *hostname, *cwd, *root, *out, *err, *uid_map, *gid_map;
+    const char *depot, *hostname, *cwd, *root, *out, *err, *uid_map, *gid_map, *oom;
     const char **cgroups, **env, **argv;
     int ncgroups, nenv, nargs, ns, nrl, ngroups;
     bool has_uid, has_gid, has_groups, nnp, has_target_start;
@@ -91,7 +91,7 @@ int cgroups_members(void);
 
 bool write_depot_from(int depot, const char *ready, const char *file, const char *content);
 bool append_event(int depot, const char *line, size_t len);
-void record_exit(int depot, int status);
+void record_exit(int depot, int oom, int status);
 
 /* ---------------------------------------------------------------- launch.c */
 
