@@ -13,8 +13,6 @@ namespace PSContainers.Containers;
 /// </summary>
 public sealed class ContainerManager : IDisposable
 {
-    private static readonly string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
     public ContainerManager(Depot depot, CGroupManager cgroups)
     {
         Depot = depot;
@@ -67,7 +65,7 @@ public sealed class ContainerManager : IDisposable
         {
             CheckHostname(r.Hostname);
         }
-        CheckArguments(r.ArgumentList);
+        SpecValidator.Arguments(r.ArgumentList);
         CheckPrivilege(r.Isolation);
         string? root = null;
         if (r.RootPath is not null)
@@ -86,12 +84,14 @@ public sealed class ContainerManager : IDisposable
         {
             throw PscException.Invalid("HostnameNeedsUts", $"-Hostname '{r.Hostname}' needs the Uts isolation; without it the container would rename the host.", r.Hostname);
         }
-        string file = ResolveProgram(r.FilePath, root);
+        // With a root, a relative program is taken from the root's top and a bare name from the standard directories;
+        // without one, from this process's current directory and PATH (New-Container's documented rules).
+        string where = root is null ? "" : " in " + root;
+        string file = root is null
+            ? SpecValidator.Program(r.FilePath, null, Environment.CurrentDirectory, Environment.GetEnvironmentVariable("PATH") ?? SpecValidator.DefaultPath, where)
+            : SpecValidator.Program(r.FilePath, root, "/", SpecValidator.DefaultPath, where);
         string cwd = r.WorkingDirectory ?? "/";
-        if (!cwd.StartsWith('/') || !Directory.Exists(Inside(root, cwd)))
-        {
-            throw new PscException("WorkingDirectoryNotFound", ErrorKind.ObjectNotFound, $"The working directory '{cwd}' does not exist{(root is null ? "" : " in " + root)}.", cwd);
-        }
+        SpecValidator.WorkingDirectory(cwd, root, where);
         int uid = 0, gid = 0;
         int[] groups = Array.Empty<int>();
         if (r.User is not null)
@@ -103,23 +103,16 @@ public sealed class ContainerManager : IDisposable
         {
             rlimits[key.ToLowerInvariant()] = RLimits.Parse(key, value);
         }
-        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        var basis = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["PATH"] = DefaultPath,
+            ["PATH"] = SpecValidator.DefaultPath,
             ["HOME"] = uid == 0 ? "/root" : "/",
         };
         if (r.Isolation.HasFlag(ContainerIsolation.Uts))
         {
-            env["HOSTNAME"] = r.Hostname ?? r.Name;
+            basis["HOSTNAME"] = r.Hostname ?? r.Name;
         }
-        foreach (var (key, value) in r.Environment ?? new Dictionary<string, string>())
-        {
-            if (key.Length == 0 || key.Contains('=') || key.Contains('\0') || (value ?? "").Contains('\0'))
-            {
-                throw PscException.Invalid("InvalidEnvironment", $"The environment variable '{key.Replace("\0", "\\0")}' cannot be passed (empty, '=' or NUL).", key);
-            }
-            env[key] = value ?? "";
-        }
+        var env = SpecValidator.Environment(basis, r.Environment);
         foreach (string key in (r.Properties ?? new Dictionary<string, string>()).Keys)
         {
             CheckPropertyKey(key);
@@ -298,59 +291,6 @@ public sealed class ContainerManager : IDisposable
             throw PscException.Invalid("InvalidHostname",
                 $"'{shown}' is not a valid host name: use 1 to 64 letters, digits, '-' or '.', starting and ending with a letter or digit.", shown);
         }
-    }
-
-    /// <summary>execve(2) takes NUL-terminated strings: an argument with a NUL in it would be cut short silently.</summary>
-    internal static void CheckArguments(IEnumerable<string?> args)
-    {
-        int i = 0;
-        foreach (string? a in args)
-        {
-            if (a is null || a.Contains('\0'))
-            {
-                string shown = (a ?? "").Replace("\0", "\\0");
-                throw PscException.Invalid("InvalidArgument", $"Argument {i} ('{shown}') is null or contains NUL, which a program cannot receive.", shown);
-            }
-            i++;
-        }
-    }
-
-    private static string Inside(string? root, string path) => root is null ? path : Path.Combine(root, path.TrimStart('/'));
-
-    /// <summary>An absolute path as given, a relative one with a '/' from the current directory, a bare name through PATH.</summary>
-    private static string ResolveProgram(string filePath, string? root)
-    {
-        if (string.IsNullOrWhiteSpace(filePath) || filePath.Contains('\0'))
-        {
-            throw PscException.Invalid("InvalidFilePath", "The program path is empty or contains NUL.", filePath);
-        }
-        string? found;
-        if (filePath.StartsWith('/'))
-        {
-            found = filePath;
-        }
-        else if (filePath.Contains('/'))
-        {
-            found = root is null ? Path.GetFullPath(filePath) : "/" + filePath;
-        }
-        else
-        {
-            found = (root is null ? Environment.GetEnvironmentVariable("PATH") ?? DefaultPath : DefaultPath)
-                .Split(':', StringSplitOptions.RemoveEmptyEntries)
-                .Select(d => Path.Combine(d, filePath))
-                .FirstOrDefault(p => File.Exists(Inside(root, p)));
-        }
-        string hostPath = found is null ? filePath : Inside(root, found);
-        if (found is null || !File.Exists(hostPath))
-        {
-            throw new PscException("ProgramNotFound", ErrorKind.ObjectNotFound,
-                $"The program '{filePath}' was not found{(root is null ? "" : " in " + root)}.", filePath, Errno.ENOENT);
-        }
-        if ((File.GetUnixFileMode(hostPath) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) == 0)
-        {
-            throw new PscException("ProgramNotExecutable", ErrorKind.PermissionDenied, $"The program '{hostPath}' is not executable.", filePath, Errno.EACCES);
-        }
-        return found;
     }
 
     /// <summary>

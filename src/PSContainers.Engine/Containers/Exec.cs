@@ -36,8 +36,6 @@ public sealed record ContainerExecRequest
 /// </summary>
 public static class ContainerExec
 {
-    private const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
     /// <summary>
     /// Validates and runs: <paramref name="onStdout"/> and <paramref name="onStderr"/> get each line (without its newline)
     /// on the calling thread as it arrives. Returns the exit code, 128+n for signal n. Cancelling kills the program and
@@ -66,22 +64,12 @@ public static class ContainerExec
         ContainerSpec spec = c.Spec;
         string root = $"/proc/{state.InitPid}/root";
 
-        var env = new Dictionary<string, string>(spec.Environment, StringComparer.Ordinal);
-        foreach (var (key, value) in r.Environment ?? new Dictionary<string, string>())
-        {
-            if (key.Length == 0 || key.Contains('=') || key.Contains('\0') || (value ?? "").Contains('\0'))
-            {
-                throw PscException.Invalid("InvalidEnvironment", $"The environment variable '{key.Replace("\0", "\\0")}' cannot be passed (empty, '=' or NUL).", key);
-            }
-            env[key] = value ?? "";
-        }
+        string where = $" in container '{r.Name}'";
+        var env = SpecValidator.Environment(spec.Environment, r.Environment);
         string cwd = r.WorkingDirectory ?? spec.WorkingDirectory;
-        if (cwd.Length == 0 || !cwd.StartsWith('/') || cwd.Contains('\0') || InRoot(root, cwd) is not { } hostCwd || !Directory.Exists(hostCwd))
-        {
-            throw new PscException("WorkingDirectoryNotFound", ErrorKind.ObjectNotFound, $"The working directory '{cwd}' does not exist in container '{r.Name}'.", cwd, Errno.ENOENT);
-        }
-        string file = ResolveProgram(r.Name, r.FilePath, root, cwd, env.TryGetValue("PATH", out string? path) ? path : DefaultPath);
-        ContainerManager.CheckArguments(r.ArgumentList);
+        SpecValidator.WorkingDirectory(cwd, root, where);
+        string file = SpecValidator.Program(r.FilePath, root, cwd, env.TryGetValue("PATH", out string? path) ? path : SpecValidator.DefaultPath, where);
+        SpecValidator.Arguments(r.ArgumentList);
         (int Uid, int Gid, int[] Groups)? ids = r.User is not null
             ? Users.Resolve(r.User, root)
             : spec.User is not null ? (spec.Uid, spec.Gid, spec.Groups) : null;
@@ -102,81 +90,6 @@ public static class ContainerExec
 
     private static PscException NotRunning(string name, string state) =>
         new("ContainerNotRunning", ErrorKind.InvalidOperation, $"Container '{name}' is {state}; commands run only in a Running container.", name);
-
-
-    /// <summary>The program as an absolute path inside the container: as given, relative to the working directory, or from PATH.</summary>
-    private static string ResolveProgram(string name, string filePath, string root, string cwd, string path)
-    {
-        if (string.IsNullOrWhiteSpace(filePath) || filePath.Contains('\0'))
-        {
-            throw PscException.Invalid("InvalidFilePath", "The program path is empty or contains NUL.", filePath);
-        }
-        IEnumerable<string> candidates = filePath.StartsWith('/') ? new[] { filePath }
-            : filePath.Contains('/') ? new[] { cwd.TrimEnd('/') + "/" + filePath }
-            : path.Split(':', StringSplitOptions.RemoveEmptyEntries).Where(d => d.StartsWith('/')).Select(d => d.TrimEnd('/') + "/" + filePath);
-        foreach (string candidate in candidates)
-        {
-            string? host = InRoot(root, candidate);
-            if (host is null || !File.Exists(host))
-            {
-                continue;
-            }
-            if ((File.GetUnixFileMode(host) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) == 0)
-            {
-                throw new PscException("ProgramNotExecutable", ErrorKind.PermissionDenied, $"The program '{candidate}' in container '{name}' is not executable.", filePath, Errno.EACCES);
-            }
-            return candidate;
-        }
-        throw new PscException("ProgramNotFound", ErrorKind.ObjectNotFound, $"The program '{filePath}' was not found in container '{name}'.", filePath, Errno.ENOENT);
-    }
-
-    /// <summary>
-    /// Where <paramref name="path"/> (absolute, inside the container) is, seen from here through <paramref name="root"/>
-    /// (/proc/&lt;init&gt;/root): symbolic links are followed as the container would, an absolute target starting again
-    /// at the container's root, never above it. Null when a component is missing or the links loop.
-    /// </summary>
-    internal static string? InRoot(string root, string path)
-    {
-        var done = new List<string>();
-        var todo = new Stack<string>(Enumerable.Reverse(path.Split('/', StringSplitOptions.RemoveEmptyEntries)));
-        int links = 0;
-        while (todo.Count > 0)
-        {
-            string part = todo.Pop();
-            if (part == ".")
-            {
-                continue;
-            }
-            if (part == "..")
-            {
-                if (done.Count > 0)
-                {
-                    done.RemoveAt(done.Count - 1);
-                }
-                continue;
-            }
-            string host = root + "/" + string.Join('/', done.Append(part));
-            FileSystemInfo info = new FileInfo(host);
-            if (info.LinkTarget is not { } target)
-            {
-                done.Add(part);
-                continue;
-            }
-            if (++links > 40)
-            {
-                return null;
-            }
-            if (target.StartsWith('/'))
-            {
-                done.Clear();
-            }
-            foreach (string t in Enumerable.Reverse(target.Split('/', StringSplitOptions.RemoveEmptyEntries)))
-            {
-                todo.Push(t);
-            }
-        }
-        return root + "/" + string.Join('/', done);
-    }
 }
 
 /// <summary>A validated exec: the resolved program and psc-init's config. <see cref="Run"/> may be called on any thread.</summary>

@@ -399,6 +399,30 @@ public class ContainerRootAndNamespaceTests
     }
 
     [SkippableFact]
+    public void AProgramThatIsAnAbsoluteSymlinkInsideTheRootStarts()
+    {
+        using var h = new ContainerHost();
+        using var dir = new TempDir();
+        string rootfs = Path.Combine(dir.Path, "rootfs");
+        Directory.CreateDirectory(Path.Combine(rootfs, "proc"));
+        Directory.CreateDirectory(Path.Combine(rootfs, "bin"));
+        Directory.CreateDirectory(Path.Combine(rootfs, "opt", "real"));
+        StaticProgram.Build(Path.Combine(rootfs, "opt", "real", "prog"), "#include <stdio.h>\nint main(void){printf(\"real\\n\");return 0;}\n");
+        // /opt/real/prog exists only inside the root: followed on the host, the link leads nowhere.
+        File.CreateSymbolicLink(Path.Combine(rootfs, "bin", "prog"), "/opt/real/prog");
+        Assert.False(File.Exists("/opt/real/prog"));
+        h.Manager.Create(new ContainerManager.Request { Name = "linked", FilePath = "/bin/prog", RootPath = rootfs });
+        Assert.Equal("/bin/prog", h.Manager.Create(new ContainerManager.Request { Name = "searched", FilePath = "prog", RootPath = rootfs }).FilePath);
+        foreach (string name in new[] { "linked", "searched" })
+        {
+            h.Manager.Start(name);
+            var c = h.Manager.Wait(name, TimeSpan.FromMinutes(1), CancellationToken.None);
+            Assert.Equal(0, c.ExitCode);
+            Assert.Equal(new[] { "real" }, h.Stdout(name));
+        }
+    }
+
+    [SkippableFact]
     public void ACGroupNamespaceShowsTheContainersCGroupAsItsRoot()
     {
         using var h = new ContainerHost();
