@@ -199,6 +199,25 @@ Describe 'What a container is given' {
         [int]$out | Should -BeGreaterThan 2
     }
 
+    It 'runs a -RootPath program that is an absolute link to a path that exists only inside the root' {
+        $rootfs = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "psc-root-$([guid]::NewGuid().ToString('N').Substring(0, 8))")
+        try {
+            foreach ($d in 'proc', 'bin', 'opt/real') { $null = [System.IO.Directory]::CreateDirectory([System.IO.Path]::Combine($rootfs, $d)) }
+            $source = [System.IO.Path]::Combine($rootfs, 'prog.c')
+            [System.IO.File]::WriteAllText($source, "#include <stdio.h>`nint main(void){printf(""real\n"");return 0;}`n")
+            $cc = Invoke-Process cc -Arguments '-static', '-O2', '-o', ([System.IO.Path]::Combine($rootfs, 'opt/real/prog')), $source
+            if ($cc.ExitCode -ne 0) { Set-ItResult -Skipped -Because "cc cannot build a static program: $($cc.Output)"; return }
+            $null = [System.IO.File]::CreateSymbolicLink([System.IO.Path]::Combine($rootfs, 'bin/prog'), '/opt/real/prog')
+            [System.IO.File]::Exists('/opt/real/prog') | Should -BeFalse
+            New-Container -Name linked /bin/prog -RootPath $rootfs | Start-Container -Wait | Should -Be 'real'
+            (New-Container -Name searched prog -RootPath $rootfs).FilePath | Should -Be '/bin/prog'
+            Start-Container -Name searched -Wait | Should -Be 'real'
+        } finally {
+            foreach ($c in Get-Container) { Remove-Container -Name $c.Name -Force -Confirm:$false }
+            [System.IO.Directory]::Delete($rootfs, $true)
+        }
+    }
+
     It 'has only a loopback interface with -Isolation Network' {
         # /proc/net/dev lists the interfaces of the reader's network namespace.
         $out = New-Container -Name nonet /bin/sh -ArgumentList '-c', 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "' -Isolation Pid, Mount, Network | Start-Container -Wait
