@@ -745,8 +745,7 @@ public sealed class ContainerManager : IDisposable
         {
             throw new PscException("ContainerNotRunning", ErrorKind.InvalidOperation, $"Container '{name}' is {c.State}; only a running container can be suspended.", name);
         }
-        RequireCGroup(c);
-        CGroups.Freeze(c.CGroupPath);
+        CGroups.Freeze(CGroupOf(c.Spec));
         Depot.AppendEvent(name, "paused");
         return Get(name);
     }
@@ -764,13 +763,16 @@ public sealed class ContainerManager : IDisposable
         return Get(name);
     }
 
-    private static void RequireCGroup(Container c)
-    {
-        if (c.CGroupPath.Length == 0)
-        {
-            throw new PscException("ContainerHasNoCGroup", ErrorKind.InvalidOperation, $"Container '{c.Name}' runs without a cgroup of its own (rootless, without limits).", c.Name);
-        }
-    }
+    /// <summary>
+    /// The container's cgroup (read from its spec, the kernel is not asked), else ContainerHasNoCGroup: a rootless
+    /// container without limits runs without one. What every cmdlet that acts on a container's cgroup asks.
+    /// </summary>
+    public string CGroupOf(string name) => CGroupOf(ReadSpec(name));
+
+    /// <summary>The cgroup a spec names, else ContainerHasNoCGroup.</summary>
+    public static string CGroupOf(ContainerSpec spec) => spec.CGroupPath.Length > 0
+        ? spec.CGroupPath
+        : throw new PscException("ContainerHasNoCGroup", ErrorKind.InvalidOperation, $"Container '{spec.Name}' runs without a cgroup of its own (rootless, without limits).", spec.Name);
 
     /// <summary>Sets (or with a null value removes) one user property, kept in the depot's spec.json.</summary>
     public Container SetProperty(string name, string key, string? value)
@@ -861,11 +863,7 @@ public sealed class ContainerManager : IDisposable
         {
             throw new PscException("ContainerNotRunning", ErrorKind.InvalidOperation, $"Container '{name}' is {c.State}; only a running container takes processes.", name);
         }
-        if (c.Spec.CGroupPath.Length == 0)
-        {
-            throw new PscException("ContainerHasNoCGroup", ErrorKind.InvalidOperation, $"Container '{name}' runs without a cgroup of its own (rootless, without limits).", name);
-        }
-        CGroups.MoveProcess(pid, c.Spec.CGroupPath);
+        CGroups.MoveProcess(pid, CGroupOf(c.Spec));
     }
 
     private static void TryQuietly(Action action)
