@@ -150,6 +150,19 @@ Describe 'A container''s life' {
         Test-ProcessAlive $p.Id | Should -BeFalse
     }
 
+    It 'refuses Move-Process -Container into an exited container with the engine''s error, once, and moves nothing' {
+        New-Container -Name done1 /bin/true | Start-Container -Wait
+        $a = Start-TestProcess 'exec sleep 60'
+        $b = Start-TestProcess 'exec sleep 60'
+        $before = (Get-Content "/proc/$($a.Id)/cgroup"), (Get-Content "/proc/$($b.Id)/cgroup")
+        $a.Id, $b.Id | Move-Process -Container done1 -ErrorVariable failed -ErrorAction SilentlyContinue
+        $failed | Should -HaveCount 1
+        $failed[0].FullyQualifiedErrorId | Should -BeLike 'ContainerNotRunning,*'
+        $failed[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+        $failed[0].Exception.Message | Should -Be "Container 'done1' is Exited; only a running container takes processes."
+        (Get-Content "/proc/$($a.Id)/cgroup"), (Get-Content "/proc/$($b.Id)/cgroup") | Should -Be $before
+    }
+
     It 'lists with wildcards, and a literal name that does not exist is an error' {
         New-Container -Name list-a /bin/true
         New-Container -Name list-b /bin/true

@@ -856,14 +856,20 @@ public sealed class ContainerManager : IDisposable
     }
 
     /// <summary>Moves an outside process into a running container's cgroups (the seeds' migrate_process).</summary>
-    public void MoveProcess(int pid, string name)
+    public void MoveProcess(int pid, string name) => CGroups.MoveProcess(pid, MoveTarget(name));
+
+    /// <summary>
+    /// The cgroup a process moved into this container joins: the container must be Running or Paused
+    /// (ContainerNotRunning) and have a cgroup of its own (ContainerHasNoCGroup). Nothing is moved.
+    /// </summary>
+    public string MoveTarget(string name)
     {
         Container c = Get(name);
         if (c.State is not (ContainerState.Running or ContainerState.Paused))
         {
             throw new PscException("ContainerNotRunning", ErrorKind.InvalidOperation, $"Container '{name}' is {c.State}; only a running container takes processes.", name);
         }
-        CGroups.MoveProcess(pid, CGroupOf(c.Spec));
+        return CGroupOf(c.Spec);
     }
 
     private static void TryQuietly(Action action)

@@ -193,6 +193,28 @@ public class ContainerTests
     }
 
     [SkippableFact]
+    public void MoveProcessIntoAnExitedContainerIsRefusedAndMovesNothing()
+    {
+        using var h = new ContainerHost();
+        h.Run("done", "exit 0");
+        h.Manager.Wait("done", TimeSpan.FromMinutes(1), CancellationToken.None);
+        using var sleeper = Process.Start("sleep", "60");
+        try
+        {
+            string before = File.ReadAllText($"/proc/{sleeper.Id}/cgroup");
+            var e = Assert.Throws<PscException>(() => h.Manager.MoveProcess(sleeper.Id, "done"));
+            Assert.Equal("ContainerNotRunning", e.ErrorId);
+            Assert.Equal(ErrorKind.InvalidOperation, e.Kind);
+            Assert.Equal(before, File.ReadAllText($"/proc/{sleeper.Id}/cgroup"));
+        }
+        finally
+        {
+            sleeper.Kill();
+            sleeper.WaitForExit();
+        }
+    }
+
+    [SkippableFact]
     public void AFailedExecIsAnErrorWithTheErrnoAndLeavesNothingRunning()
     {
         using var h = new ContainerHost();
