@@ -432,7 +432,7 @@ public sealed class ContainerManager : IDisposable
         }
         c.StartTime = state.StartTime;
         c.InitPid = state.InitPid;
-        NoteOomKills(c);
+        c.OomKilled = c.CGroupPath.Length > 0 && CGroups.OomKills(c.CGroupPath) > 0;
         if (exit is not null)
         {
             c.State = ContainerState.Exited;
@@ -470,21 +470,34 @@ public sealed class ContainerManager : IDisposable
     };
 
     /// <summary>
-    /// OOM kills come from the cgroup's own counter (v2 memory.events oom_kill, v1 memory.oom_control oom_kill); each
-    /// new one is written to the event log the first time any session looks.
+    /// Logs the OOM kills of a container that its event log does not have yet: one "oom-killed count=&lt;n&gt;" line
+    /// for each kill the cgroup's counter (v2 memory.events oom_kill, v1 memory.oom_control oom_kill) has beyond the
+    /// "oom-killed" lines already logged. Called by whoever observes the exit: psc-init when the main process ends,
+    /// and from here where psc-init cannot (Stop kills it with the whole cgroup; Remove before the cgroup goes).
+    /// Done under the container's lock (<see cref="Depot.LockContainer"/>), so two sessions that both see the same
+    /// kill log it once. Returns the number of kills the counter shows.
     /// </summary>
-    private void NoteOomKills(Container c)
+    public long RecordOomKills(string name)
     {
-        long kills = c.CGroupPath.Length == 0 ? 0 : CGroups.OomKills(c.CGroupPath) ?? 0;
-        c.OomKilled = kills > 0;
+        using (Depot.LockContainer(name))
+        {
+            return RecordOomKillsLocked(name, ReadSpec(name).CGroupPath);
+        }
+    }
+
+    /// <summary><see cref="RecordOomKills"/> for a caller that holds the container's lock.</summary>
+    private long RecordOomKillsLocked(string name, string cgroupPath)
+    {
+        long kills = cgroupPath.Length == 0 ? 0 : CGroups.OomKills(cgroupPath) ?? 0;
         if (kills > 0)
         {
-            long logged = Events(c.Name).Count(e => e.Event == "oom-killed");
+            long logged = Events(name).Count(e => e.Event == "oom-killed");
             for (long i = logged; i < kills; i++)
             {
-                TryQuietly(() => Depot.AppendEvent(c.Name, "oom-killed", $"count={i + 1}")); // a reader may not be allowed to write
+                Depot.AppendEvent(name, "oom-killed", $"count={(i + 1).ToString(CultureInfo.InvariantCulture)}");
             }
         }
+        return kills;
     }
 
     private static void ReadExit(Container c, Dictionary<string, string> exit)
@@ -634,6 +647,11 @@ public sealed class ContainerManager : IDisposable
             long ns = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
             Depot.WriteAtomic(name, "exit", $"exit_code=\nsignal={Sys.SIGKILL}\nexit_time_ns={ns}\n");
         }
+        // The cgroup is empty now, so its OOM counter is final; psc-init may have died with the rest before logging.
+        using (Depot.LockContainer(name))
+        {
+            RecordOomKillsLocked(name, path);
+        }
         Depot.AppendEvent(name, "stopped", force ? "force=1" : null);
         return Describe(name, spec);
     }
@@ -702,6 +720,11 @@ public sealed class ContainerManager : IDisposable
             if (!force && c is { State: ContainerState.Created } && File.Exists(Depot.FileOf(name, "state.json")))
             {
                 throw new PscException("ContainerRunning", ErrorKind.ResourceBusy, $"Container '{name}' was started meanwhile; stop it first or use -Force.", name);
+            }
+            if (c is { OomKilled: true })
+            {
+                // The last chance: the counter goes with the cgroup. A log that cannot be written does not keep it.
+                TryQuietly(() => RecordOomKillsLocked(name, c.Spec.CGroupPath));
             }
             var paths = c is not null
                 ? new[] { c.Spec.CGroupPath }.Where(p => p.Length > 0).ToArray()
