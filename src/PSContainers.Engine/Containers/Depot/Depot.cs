@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -12,7 +11,7 @@ namespace PSContainers.Containers;
 /// both. Every file is written to a temporary name and renamed, so a reader never sees half a file; creation and
 /// removal hold one lock, so two sessions racing on a name get one winner.
 /// </summary>
-public sealed class Depot
+public sealed partial class Depot
 {
     public const string Variable = "PSCONTAINERS_DEPOT";
 
@@ -60,222 +59,6 @@ public sealed class Depot
         {
             throw Failure("DepotCreate", Root, e);
         }
-    }
-
-    /// <summary>Holds the depot's lock (flock on .lock) until disposed; waits up to <paramref name="timeout"/>.</summary>
-    public IDisposable Lock(TimeSpan? timeout = null)
-    {
-        EnsureRoot();
-        return Hold(Path.Combine(Root, ".lock"), null, timeout);
-    }
-
-    /// <summary>
-    /// Holds one container's lock until disposed: start, remove and property changes of one container exclude each
-    /// other while different containers go on in parallel. Order: the depot's lock first, then this. The lock is a
-    /// flock on the container's directory itself, not on a file in it: no file is created for it (on a disk-backed
-    /// /run every new inode costs 0.1-0.7 ms, see docs/performance.md), and it ends with the directory.
-    /// </summary>
-    public IDisposable LockContainer(string name, TimeSpan? timeout = null)
-    {
-        string dir = PathOf(name);
-        var sw = Stopwatch.StartNew();
-        var limit = timeout ?? TimeSpan.FromSeconds(30);
-        int delay = 1;
-        while (true)
-        {
-            int fd = Sys.LockDirectory(dir);
-            if (fd >= 0)
-            {
-                return new DirectoryLock(fd);
-            }
-            int err = -fd;
-            if (err is Errno.ENOENT or Errno.ENOTDIR or Errno.ELOOP)
-            {
-                throw new PscException("ContainerNotFound", ErrorKind.ObjectNotFound, $"No container is named '{name}' (depot {Root}).", name);
-            }
-            // Only a lock held by someone else is worth waiting for; any other errno (EACCES, EMFILE) is final.
-            if (err != Errno.EAGAIN || sw.Elapsed >= limit)
-            {
-                string id = "DepotLock," + Errno.Name(err);
-                throw new PscException(id, Errno.Kind(err), $"DepotLock {dir} failed: {Errno.Describe(err)}", dir, err);
-            }
-            Thread.Sleep(delay);
-            delay = Math.Min(delay * 2, 20);
-        }
-    }
-
-    /// <summary>A flock held through an open directory; closing the descriptor releases it.</summary>
-    private sealed class DirectoryLock : IDisposable
-    {
-        private int _fd;
-
-        public DirectoryLock(int fd) => _fd = fd;
-
-        public void Dispose()
-        {
-            int fd = Interlocked.Exchange(ref _fd, -1);
-            if (fd >= 0)
-            {
-                Sys.Close(fd);
-            }
-        }
-    }
-
-    private static FileStream Hold(string path, string? container, TimeSpan? timeout)
-    {
-        var sw = Stopwatch.StartNew();
-        var limit = timeout ?? TimeSpan.FromSeconds(30);
-        int delay = 1;
-        while (true)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (DirectoryNotFoundException) when (container is not null)
-            {
-                throw new PscException("ContainerNotFound", ErrorKind.ObjectNotFound, $"No container is named '{container}' (depot {Path.GetDirectoryName(Path.GetDirectoryName(path))}).", container);
-            }
-            // Only a lock held by someone else is worth waiting for; an errno (EROFS, ENOSPC, EACCES) is final.
-            catch (IOException e) when (sw.Elapsed < limit && e is not DirectoryNotFoundException && (e.HResult == Errno.EAGAIN || e.HResult is not (> 0 and < 4096)))
-            {
-                Thread.Sleep(delay);
-                delay = Math.Min(delay * 2, 20);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw Failure("DepotLock", path, e);
-            }
-        }
-    }
-
-    /// <summary>
-    /// An empty file made at creation that psc-init fills and renames to state.json when the container starts, so the
-    /// start makes no new file on the depot's file system (it falls back to a temporary file when this is missing).
-    /// </summary>
-    public const string StateNext = "state.json.new";
-
-    /// <summary>Creates an empty file in a directory being staged (it must not exist yet).</summary>
-    public void CreateEmpty(string dir, string file)
-    {
-        string path = Path.Combine(dir, file);
-        try
-        {
-            using (new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
-            {
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw Failure("DepotWrite", path, e);
-        }
-    }
-
-    /// <summary>Creates an empty file in the container's directory unless it exists.</summary>
-    public void Touch(string name, string file)
-    {
-        string path = FileOf(name, file);
-        try
-        {
-            if (File.Exists(path))
-            {
-                return; // without opening it: whatever it is, psc-init opens it
-            }
-            using (new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
-            {
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw Failure("DepotWrite", path, e);
-        }
-    }
-
-    private const string StagingPrefix = ".new.";
-
-    /// <summary>
-    /// Makes a hidden directory for a new container's entry (".new.&lt;name&gt;.&lt;pid&gt;"); the name must be free. Call
-    /// under <see cref="Lock"/>; <see cref="Commit"/> renames it into place, <see cref="Discard"/> drops it. Entries
-    /// left by a session that died while creating are removed here first.
-    /// </summary>
-    public string CreateStaging(string name)
-    {
-        EnsureRoot();
-        string dir = PathOf(name);
-        if (Directory.Exists(dir) || File.Exists(dir))
-        {
-            throw new PscException("ContainerExists", ErrorKind.ResourceExists, $"A container named '{name}' already exists (depot entry {dir}).", name);
-        }
-        string staging = Path.Combine(Root, $"{StagingPrefix}{name}.{System.Environment.ProcessId}");
-        try
-        {
-            if (Directory.Exists(staging))
-            {
-                Directory.Delete(staging, recursive: true);
-            }
-            Directory.CreateDirectory(staging, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-                | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw Failure("DepotCreate", staging, e);
-        }
-        return staging;
-    }
-
-    /// <summary>Renames a staged entry to its container name: it appears complete or not at all.</summary>
-    public void Commit(string staging, string name)
-    {
-        try
-        {
-            Directory.Move(staging, PathOf(name));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw Failure("DepotCreate", PathOf(name), e);
-        }
-    }
-
-    public void Discard(string staging)
-    {
-        try
-        {
-            Directory.Delete(staging, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
-
-    /// <summary>
-    /// Hidden entries whose process is gone (it was killed while creating or deleting): the directory, the container
-    /// name, and whether it was being created (".new.") rather than deleted (".del.").
-    /// </summary>
-    public IReadOnlyList<(string Dir, string Name, bool Creating)> StaleEntries()
-    {
-        var stale = new List<(string, string, bool)>();
-        if (!Directory.Exists(Root))
-        {
-            return stale;
-        }
-        foreach (string dir in Directory.EnumerateDirectories(Root, ".*.*.*"))
-        {
-            // ".new.<name>.<pid>" or ".del.<name>.<pid>": the pid follows the last dot.
-            string leaf = Path.GetFileName(dir);
-            bool creating = leaf.StartsWith(StagingPrefix, StringComparison.Ordinal);
-            if (!creating && !leaf.StartsWith(".del.", StringComparison.Ordinal))
-            {
-                continue;
-            }
-            string rest = leaf[5..];
-            int dot = rest.LastIndexOf('.');
-            if (dot > 0 && int.TryParse(rest[(dot + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
-                && pid != System.Environment.ProcessId && !Directory.Exists("/proc/" + pid))
-            {
-                stale.Add((dir, rest[..dot], creating));
-            }
-        }
-        return stale;
     }
 
     public bool Exists(string name) => Directory.Exists(PathOf(name));
@@ -389,33 +172,7 @@ public sealed class Depot
         }
     }
 
-    /// <summary>
-    /// Removes the container's directory and everything in it: first renamed to a hidden name (".del.&lt;name&gt;.&lt;pid&gt;"),
-    /// so readers see the container whole or not at all, then deleted.
-    /// </summary>
-    public void Delete(string name)
-    {
-        string dir = PathOf(name);
-        string doomed = Path.Combine(Root, $".del.{name}.{System.Environment.ProcessId}");
-        try
-        {
-            if (Directory.Exists(doomed))
-            {
-                Directory.Delete(doomed, recursive: true);
-            }
-            Directory.Move(dir, doomed);
-            Directory.Delete(doomed, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw Failure("DepotRemove", dir, e);
-        }
-    }
-
-    private static PscException Failure(string id, string path, Exception e)
+    internal static PscException Failure(string id, string path, Exception e)
     {
         var kind = e is UnauthorizedAccessException ? ErrorKind.PermissionDenied : ErrorKind.NotSpecified;
         int errno = e.HResult is > 0 and < 4096 ? e.HResult : 0;
@@ -426,26 +183,4 @@ public sealed class Depot
         }
         return new PscException(id, kind, $"{id.Split(',')[0]} {path} failed: {e.Message}", path, errno, e);
     }
-}
-
-/// <summary>
-/// state.json, written by psc-init just before the program is told to run: who runs the container, with start times
-/// so a reused pid is never taken for it. A start that fails after it removes it again.
-/// </summary>
-public sealed record ContainerRuntimeState
-{
-    public int InitPid { get; init; }
-
-    public ulong InitStartTicks { get; init; }
-
-    public int MainPid { get; init; }
-
-    public ulong MainStartTicks { get; init; }
-
-    public string BootId { get; init; } = "";
-
-    public long StartTimeUnixNs { get; init; }
-
-    [JsonIgnore]
-    public DateTime StartTime => DateTime.UnixEpoch.AddTicks(StartTimeUnixNs / 100);
 }

@@ -3,9 +3,10 @@ using PSContainers.Native;
 namespace PSContainers.Containers;
 
 /// <summary>
-/// The one validator of what a container's process is given, shared by <see cref="ContainerManager.Create"/> (the main
-/// process) and <see cref="ContainerExec.Prepare"/> (one more process): environment, arguments, working directory and
-/// the program. Paths are looked up as the container will see them: on the host when there is no root, else inside the
+/// The one validator of what a container and its processes are given, shared by <see cref="ContainerManager.Create"/>
+/// (through <see cref="SpecResolver"/>: the main process) and <see cref="ContainerExec.Prepare"/> (one more process):
+/// environment, arguments, working directory and the program; and for a new container its host name, root, isolation
+/// and property keys. Paths are looked up as the container will see them: on the host when there is no root, else inside the
 /// root (a -RootPath, or a running container's /proc/&lt;init&gt;/root), where symbolic links are followed as the
 /// container would, an absolute target starting again at the root and <c>..</c> never leaving it.
 /// <paramref name="where"/> in each method is the end of a message: "", " in /srv/root" or " in container 'web'".
@@ -90,6 +91,68 @@ public static class SpecValidator
             return candidate;
         }
         throw new PscException("ProgramNotFound", ErrorKind.ObjectNotFound, $"The program '{filePath}' was not found{where}.", filePath, Errno.ENOENT);
+    }
+
+    /// <summary>A host name as sethostname(2) and resolvers take it: 1 to 64 letters, digits, '-' and '.'.</summary>
+    public static void Hostname(string hostname)
+    {
+        if (!System.Text.RegularExpressions.Regex.IsMatch(hostname, "^[A-Za-z0-9]([A-Za-z0-9.-]{0,62}[A-Za-z0-9])?$"))
+        {
+            string shown = hostname.Replace("\0", "\\0").Replace("\n", "\\n");
+            throw PscException.Invalid("InvalidHostname",
+                $"'{shown}' is not a valid host name: use 1 to 64 letters, digits, '-' or '.', starting and ending with a letter or digit.", shown);
+        }
+    }
+
+    /// <summary>A user property's key: not empty, not blank, no NUL.</summary>
+    public static void PropertyKey(string? key)
+    {
+        if (string.IsNullOrWhiteSpace(key) || key.Contains('\0'))
+        {
+            throw PscException.Invalid("InvalidPropertyKey", $"The property key '{key?.Replace("\0", "\\0")}' is empty, blank or contains NUL.", key);
+        }
+    }
+
+    /// <summary>A -RootPath made absolute: it must be a directory, and pivot_root needs the Mount isolation.</summary>
+    public static string RootPath(string rootPath, ContainerIsolation isolation)
+    {
+        string root = Path.GetFullPath(rootPath);
+        if (!Directory.Exists(root))
+        {
+            throw new PscException("RootPathNotFound", ErrorKind.ObjectNotFound, $"The root path '{rootPath}' does not exist or is not a directory.", rootPath);
+        }
+        if (!isolation.HasFlag(ContainerIsolation.Mount))
+        {
+            throw PscException.Invalid("RootPathNeedsMount", $"-RootPath '{rootPath}' needs the Mount isolation (pivot_root happens in the container's mount namespace).", rootPath);
+        }
+        return root;
+    }
+
+    /// <summary>The namespaces but User that need CAP_SYS_ADMIN to be made, unless a user namespace is made with them.</summary>
+    internal const ContainerIsolation PrivilegedNamespaces =
+        ContainerIsolation.Pid | ContainerIsolation.Mount | ContainerIsolation.Uts | ContainerIsolation.Ipc | ContainerIsolation.Network | ContainerIsolation.CGroup;
+
+    /// <summary>
+    /// Namespaces other than User take CAP_SYS_ADMIN in the current user namespace: without it the clone in psc-init
+    /// would fail at Start with a bare EPERM. Said here, before anything is made, with the way out.
+    /// </summary>
+    public static void Privilege(ContainerIsolation isolation)
+    {
+        if ((isolation & PrivilegedNamespaces) == 0 || isolation.HasFlag(ContainerIsolation.User) || Capabilities.Has(Capabilities.SysAdmin) != false)
+        {
+            return;
+        }
+        throw new PscException("IsolationNeedsRoot", ErrorKind.PermissionDenied, NeedsRootMessage(isolation), isolation);
+    }
+
+    internal static string NeedsRootMessage(ContainerIsolation isolation)
+    {
+        // Each flag by name: "Default" would hide what is asked for.
+        string named = string.Join(", ", Enum.GetValues<ContainerIsolation>()
+            .Where(f => f is not ContainerIsolation.None and not ContainerIsolation.Default && isolation.HasFlag(f)));
+        return $"The isolation {named} needs root (CAP_SYS_ADMIN), which this process (uid {Sys.EffectiveUid}) does not have. " +
+            $"Run as root, or add -Isolation User to make the namespaces inside a user namespace of the container's own " +
+            $"(e.g. -Isolation User, {named}).";
     }
 
     /// <summary>
