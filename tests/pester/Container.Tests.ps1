@@ -150,6 +150,19 @@ Describe 'A container''s life' {
         Test-ProcessAlive $p.Id | Should -BeFalse
     }
 
+    It 'refuses Move-Process -Container into an exited container with the engine''s error, once, and moves nothing' {
+        New-Container -Name done1 /bin/true | Start-Container -Wait
+        $a = Start-TestProcess 'exec sleep 60'
+        $b = Start-TestProcess 'exec sleep 60'
+        $before = (Get-Content "/proc/$($a.Id)/cgroup"), (Get-Content "/proc/$($b.Id)/cgroup")
+        $a.Id, $b.Id | Move-Process -Container done1 -ErrorVariable failed -ErrorAction SilentlyContinue
+        $failed | Should -HaveCount 1
+        $failed[0].FullyQualifiedErrorId | Should -BeLike 'ContainerNotRunning,*'
+        $failed[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+        $failed[0].Exception.Message | Should -Be "Container 'done1' is Exited; only a running container takes processes."
+        (Get-Content "/proc/$($a.Id)/cgroup"), (Get-Content "/proc/$($b.Id)/cgroup") | Should -Be $before
+    }
+
     It 'lists with wildcards, and a literal name that does not exist is an error' {
         New-Container -Name list-a /bin/true
         New-Container -Name list-b /bin/true
@@ -197,6 +210,25 @@ Describe 'What a container is given' {
     It 'shares the host''s PID namespace with -Isolation None' {
         $out = New-Container -Name nons /bin/sh -ArgumentList '-c', 'echo $$' -Isolation None | Start-Container -Wait
         [int]$out | Should -BeGreaterThan 2
+    }
+
+    It 'runs a -RootPath program that is an absolute link to a path that exists only inside the root' {
+        $rootfs = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "psc-root-$([guid]::NewGuid().ToString('N').Substring(0, 8))")
+        try {
+            foreach ($d in 'proc', 'bin', 'opt/real') { $null = [System.IO.Directory]::CreateDirectory([System.IO.Path]::Combine($rootfs, $d)) }
+            $source = [System.IO.Path]::Combine($rootfs, 'prog.c')
+            [System.IO.File]::WriteAllText($source, "#include <stdio.h>`nint main(void){printf(""real\n"");return 0;}`n")
+            $cc = Invoke-Process cc -Arguments '-static', '-O2', '-o', ([System.IO.Path]::Combine($rootfs, 'opt/real/prog')), $source
+            if ($cc.ExitCode -ne 0) { Set-ItResult -Skipped -Because "cc cannot build a static program: $($cc.Output)"; return }
+            $null = [System.IO.File]::CreateSymbolicLink([System.IO.Path]::Combine($rootfs, 'bin/prog'), '/opt/real/prog')
+            [System.IO.File]::Exists('/opt/real/prog') | Should -BeFalse
+            New-Container -Name linked /bin/prog -RootPath $rootfs | Start-Container -Wait | Should -Be 'real'
+            (New-Container -Name searched prog -RootPath $rootfs).FilePath | Should -Be '/bin/prog'
+            Start-Container -Name searched -Wait | Should -Be 'real'
+        } finally {
+            foreach ($c in Get-Container) { Remove-Container -Name $c.Name -Force -Confirm:$false }
+            [System.IO.Directory]::Delete($rootfs, $true)
+        }
     }
 
     It 'has only a loopback interface with -Isolation Network' {

@@ -170,3 +170,71 @@ Describe 'Convenient input to the observing cmdlets' {
         Get-Container -Name blank -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Reading a container writes nothing' {
+    BeforeAll {
+        function Get-EntrySnapshot([string]$Name) {
+            # Every file of the depot entry: name, size, modification time and bytes; and the directory's own time.
+            $dir = [System.IO.Path]::Combine($Depot, $Name)
+            @("dir $([System.IO.Directory]::GetLastWriteTimeUtc($dir).Ticks)") + @(
+                foreach ($f in [System.IO.Directory]::GetFiles($dir) | Sort-Object) {
+                    $i = [System.IO.FileInfo]::new($f)
+                    "$($i.Name) $($i.Length) $($i.LastWriteTimeUtc.Ticks) $([Convert]::ToBase64String([System.IO.File]::ReadAllBytes($f)))"
+                })
+        }
+        function Start-OomKilled([string]$Name) {
+            # A memory hog run into the OOM killer; returns once psc-init recorded its exit, without reading it through the module.
+            $c = New-Container -Name $Name /usr/bin/tail -ArgumentList /dev/zero -MemoryLimit 24MB
+            if (Test-Path "/sys/fs/cgroup/memory$($c.CGroupPath)/memory.memsw.limit_in_bytes") { Set-CGroupLimit -Container $Name -MemoryLimit 24MB -MemorySwapLimit 24MB }
+            Start-Container -Name $Name
+            $sw = [System.Diagnostics.Stopwatch]::StartNew()
+            while (-not [System.IO.File]::Exists([System.IO.Path]::Combine($Depot, $Name, 'exit'))) {
+                if ($sw.Elapsed.TotalSeconds -gt 60) { throw "$Name was not killed within 60 s" }
+                Start-Sleep -Milliseconds 20
+            }
+        }
+    }
+
+    AfterEach {
+        foreach ($c in Get-Container) { Remove-Container -Name $c.Name -Force -Confirm:$false }
+    }
+
+    It 'Get-Container, Get-ContainerStats and Wait-Container change nothing in the depot of a running and an OOM-killed container' {
+        New-Container -Name live /bin/sleep -ArgumentList 300 | Start-Container
+        Start-OomKilled hog
+        $before = foreach ($n in 'live', 'hog') { Get-EntrySnapshot $n }
+        Start-Sleep -Milliseconds 20  # a write now would show in the times too
+        $null = Get-Container
+        foreach ($n in 'live', 'hog') {
+            $null = Get-Container -Name $n
+            $null = Get-ContainerStats -Name $n
+            $null = Wait-Container -Name $n -Timeout 0.2 -ErrorAction SilentlyContinue
+        }
+        $null = Get-ContainerStats
+        (Get-Container hog).OomKilled | Should -BeTrue
+        (Get-Container live).State | Should -Be 'Running'
+        $after = foreach ($n in 'live', 'hog') { Get-EntrySnapshot $n }
+        $after | Should -Be $before
+    }
+
+    It 'logs an OOM kill once when two sessions record it at the same time' {
+        Start-OomKilled hog
+        $module = (Get-Module PSContainers).Path
+        $shells = foreach ($i in 1..2) {
+            $ps = [powershell]::Create()
+            $null = $ps.AddScript({
+                param($Module)
+                Import-Module $Module
+                $m = [PSContainers.Containers.ContainerManager]::OpenHost()
+                try { $m.RecordOomKills('hog') } finally { $m.Dispose() }
+            }).AddArgument($module)
+            $ps
+        }
+        $running = foreach ($ps in $shells) { $ps.BeginInvoke() }
+        $counted = for ($i = 0; $i -lt 2; $i++) { $shells[$i].EndInvoke($running[$i]); $shells[$i].Dispose() }
+        $kills = (Get-ContainerStats -Name hog).OomKills
+        $kills | Should -BeGreaterOrEqual 1
+        $counted | Should -Be @($kills, $kills)
+        (Get-ContainerEvent -Name hog | Where-Object Event -eq 'oom-killed').Details | Should -Be @(1..$kills | ForEach-Object { "count=$_" })
+    }
+}

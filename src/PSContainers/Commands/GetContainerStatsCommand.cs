@@ -55,22 +55,16 @@ public sealed class GetContainerStatsCommand : PscCommandBase
         }
         // Every container: only the specs are read (name and cgroup); the state of each does not matter here.
         var containers = Name is null && InputObject is null
-            ? Containers.Specs((n, e) => WriteWarning($"Container '{n}' is damaged: {e.Message}")).Select(s => (s.Name, s.CGroupPath))
-            : ResolveContainers(Name, InputObject).Select(c => (c.Name, c.CGroupPath));
-        foreach (var c in containers)
+            ? Containers.Specs((n, e) => WriteWarning($"Container '{n}' is damaged: {e.Message}"))
+            : ResolveContainers(Name, InputObject).Select(c => c.Spec);
+        foreach (var spec in containers)
         {
-            if (c.CGroupPath.Length == 0 && Name is null && InputObject is null)
+            if (spec.CGroupPath.Length == 0 && Name is null && InputObject is null)
             {
-                WriteVerbose($"Container '{c.Name}' has no cgroup of its own (rootless, without limits); skipped.");
+                WriteVerbose($"Container '{spec.Name}' has no cgroup of its own (rootless, without limits); skipped.");
                 continue;
             }
-            if (c.CGroupPath.Length == 0)
-            {
-                WriteError(Errors.From(new PscException("ContainerHasNoCGroup", ErrorKind.InvalidOperation,
-                    $"Container '{c.Name}' runs without a cgroup of its own (rootless, without limits): there is nothing to measure.", c.Name)));
-                continue;
-            }
-            _targets.Add((c.Name, c.CGroupPath));
+            Try(() => _targets.Add((spec.Name, ContainerManager.CGroupOf(spec))), spec.Name);
         }
     }
 

@@ -40,16 +40,8 @@ public sealed class MoveProcessCommand : PscCommandBase
     {
         if (Container is not null)
         {
-            Try(() =>
-            {
-                var c = Containers.Get(Container);
-                if (c.State is not (PSContainers.Containers.ContainerState.Running or PSContainers.Containers.ContainerState.Paused))
-                {
-                    throw new Native.PscException("ContainerNotRunning", Native.ErrorKind.InvalidOperation,
-                        $"Container '{Container}' is {c.State}; only a running container takes processes.", Container);
-                }
-                _destination = c.CGroupPath;
-            }, Container);
+            // Checked once here, so a container that cannot take processes is one error and nothing moves.
+            Try(() => _destination = Containers.MoveTarget(Container), Container);
             return;
         }
         _destination = CGroup is not null ? CGroup.Path : ResolvePath(Path);
@@ -67,7 +59,10 @@ public sealed class MoveProcessCommand : PscCommandBase
             {
                 continue;
             }
-            _moved |= Try(() => Manager.MoveProcess(pid, _destination), pid);
+            // Into a container through the engine's move, which checks again that it is still running.
+            _moved |= Container is not null
+                ? Try(() => Containers.MoveProcess(pid, Container), pid)
+                : Try(() => Manager.MoveProcess(pid, _destination), pid);
         }
     }
 

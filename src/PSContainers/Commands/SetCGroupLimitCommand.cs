@@ -33,12 +33,7 @@ public sealed class SetCGroupLimitCommand : CGroupLimitCommandBase
         string? path = InputObject is not null ? InputObject.Path : Container is null ? ResolvePath(Path) : null;
         if (Container is not null)
         {
-            Try(() =>
-            {
-                var c = Containers.Get(Container);
-                path = c.CGroupPath.Length > 0 ? c.CGroupPath : throw new Native.PscException("ContainerHasNoCGroup", Native.ErrorKind.InvalidOperation,
-                    $"Container '{Container}' runs without a cgroup of its own (rootless, without limits): there is nothing to limit.", Container);
-            }, Container);
+            Try(() => path = Containers.CGroupOf(Container), Container);
         }
         if (path is null)
         {

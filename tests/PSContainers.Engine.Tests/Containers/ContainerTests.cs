@@ -193,6 +193,28 @@ public class ContainerTests
     }
 
     [SkippableFact]
+    public void MoveProcessIntoAnExitedContainerIsRefusedAndMovesNothing()
+    {
+        using var h = new ContainerHost();
+        h.Run("done", "exit 0");
+        h.Manager.Wait("done", TimeSpan.FromMinutes(1), CancellationToken.None);
+        using var sleeper = Process.Start("sleep", "60");
+        try
+        {
+            string before = File.ReadAllText($"/proc/{sleeper.Id}/cgroup");
+            var e = Assert.Throws<PscException>(() => h.Manager.MoveProcess(sleeper.Id, "done"));
+            Assert.Equal("ContainerNotRunning", e.ErrorId);
+            Assert.Equal(ErrorKind.InvalidOperation, e.Kind);
+            Assert.Equal(before, File.ReadAllText($"/proc/{sleeper.Id}/cgroup"));
+        }
+        finally
+        {
+            sleeper.Kill();
+            sleeper.WaitForExit();
+        }
+    }
+
+    [SkippableFact]
     public void AFailedExecIsAnErrorWithTheErrnoAndLeavesNothingRunning()
     {
         using var h = new ContainerHost();
@@ -396,6 +418,30 @@ public class ContainerRootAndNamespaceTests
         var lines = h.Stdout("rooted").ToList();
         Assert.Equal("uid 1234", lines[^1]); // resolved from the root's own /etc/passwd
         Assert.Equal(new[] { "etc", "proc", "prog" }, lines.Take(lines.Count - 1).OrderBy(x => x).ToArray());
+    }
+
+    [SkippableFact]
+    public void AProgramThatIsAnAbsoluteSymlinkInsideTheRootStarts()
+    {
+        using var h = new ContainerHost();
+        using var dir = new TempDir();
+        string rootfs = Path.Combine(dir.Path, "rootfs");
+        Directory.CreateDirectory(Path.Combine(rootfs, "proc"));
+        Directory.CreateDirectory(Path.Combine(rootfs, "bin"));
+        Directory.CreateDirectory(Path.Combine(rootfs, "opt", "real"));
+        StaticProgram.Build(Path.Combine(rootfs, "opt", "real", "prog"), "#include <stdio.h>\nint main(void){printf(\"real\\n\");return 0;}\n");
+        // /opt/real/prog exists only inside the root: followed on the host, the link leads nowhere.
+        File.CreateSymbolicLink(Path.Combine(rootfs, "bin", "prog"), "/opt/real/prog");
+        Assert.False(File.Exists("/opt/real/prog"));
+        h.Manager.Create(new ContainerManager.Request { Name = "linked", FilePath = "/bin/prog", RootPath = rootfs });
+        Assert.Equal("/bin/prog", h.Manager.Create(new ContainerManager.Request { Name = "searched", FilePath = "prog", RootPath = rootfs }).FilePath);
+        foreach (string name in new[] { "linked", "searched" })
+        {
+            h.Manager.Start(name);
+            var c = h.Manager.Wait(name, TimeSpan.FromMinutes(1), CancellationToken.None);
+            Assert.Equal(0, c.ExitCode);
+            Assert.Equal(new[] { "real" }, h.Stdout(name));
+        }
     }
 
     [SkippableFact]

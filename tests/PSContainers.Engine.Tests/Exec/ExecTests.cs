@@ -320,10 +320,10 @@ public class ExecTests
         File.CreateSymbolicLink(Path.Combine(root, "abs"), "/usr/bin/tool");
         File.CreateSymbolicLink(Path.Combine(root, "up"), "../../../../../usr/bin/tool");
         File.CreateSymbolicLink(Path.Combine(root, "loop"), "/loop");
-        Assert.Equal(root + "/usr/bin/tool", ContainerExec.InRoot(root, "/bin/tool"));
-        Assert.Equal(root + "/usr/bin/tool", ContainerExec.InRoot(root, "/abs"));
-        Assert.Equal(root + "/usr/bin/tool", ContainerExec.InRoot(root, "/up"));
-        Assert.Equal(root + "/usr/bin/tool", ContainerExec.InRoot(root, "/../../usr/./bin/tool"));
-        Assert.Null(ContainerExec.InRoot(root, "/loop"));
+        Assert.Equal(root + "/usr/bin/tool", SpecValidator.InRoot(root, "/bin/tool"));
+        Assert.Equal(root + "/usr/bin/tool", SpecValidator.InRoot(root, "/abs"));
+        Assert.Equal(root + "/usr/bin/tool", SpecValidator.InRoot(root, "/up"));
+        Assert.Equal(root + "/usr/bin/tool", SpecValidator.InRoot(root, "/../../usr/./bin/tool"));
+        Assert.Null(SpecValidator.InRoot(root, "/loop"));
     }
 }

@@ -1,0 +1,90 @@
+using System.Globalization;
+
+namespace PSContainers.Containers;
+
+/// <summary>
+/// A container's event log (events.log: created, started, exited, stopped, oom-killed, paused, resumed…, appended by
+/// the engine and by psc-init), the OOM kills recorded in it, and its stdout/stderr followed as they grow.
+/// </summary>
+internal static class ContainerEvents
+{
+    /// <summary>The container's event log: created, started, exited, stopped, oom-killed, paused, resumed…</summary>
+    public static IEnumerable<ContainerEvent> Events(ContainerManager m, string name)
+    {
+        string file = m.Depot.FileOf(name, "events.log");
+        if (!File.Exists(file))
+        {
+            yield break;
+        }
+        foreach (string line in File.ReadAllLines(file))
+        {
+            string[] f = line.Split(' ', 3);
+            if (f.Length >= 2 && long.TryParse(f[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out long ns))
+            {
+                yield return new ContainerEvent(name, DateTime.UnixEpoch.AddTicks(ns / 100), f[1], f.Length > 2 ? f[2] : null);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Passes the container's stdout and stderr lines to <paramref name="onLine"/> as they are written, until its main
+    /// process has ended (returns the container, exit code filled in) or <paramref name="cancel"/> is set (returns null).
+    /// </summary>
+    public static Container? Follow(ContainerManager m, string name, Action<LogStream, string> onLine, CancellationToken cancel)
+    {
+        var logs = new ContainerLogs(m.Depot, name);
+        void Flush(bool final)
+        {
+            foreach (var (stream, line) in logs.ReadNew(final))
+            {
+                onLine(stream, line);
+            }
+        }
+        while (true)
+        {
+            Flush(final: false);
+            Container c = StateReader.Get(m, name);
+            if (c.State == ContainerState.Exited)
+            {
+                Flush(final: true);
+                return c;
+            }
+            if (cancel.WaitHandle.WaitOne(20))
+            {
+                Flush(final: true);
+                return null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Logs the OOM kills of a container that its event log does not have yet: one "oom-killed count=&lt;n&gt;" line
+    /// for each kill the cgroup's counter (v2 memory.events oom_kill, v1 memory.oom_control oom_kill) has beyond the
+    /// "oom-killed" lines already logged. Called by whoever observes the exit: psc-init when the main process ends,
+    /// and from here where psc-init cannot (Stop kills it with the whole cgroup; Remove before the cgroup goes).
+    /// Done under the container's lock (<see cref="Depot.LockContainer"/>), so two sessions that both see the same
+    /// kill log it once. Returns the number of kills the counter shows.
+    /// </summary>
+    public static long RecordOomKills(ContainerManager m, string name)
+    {
+        using (m.Depot.LockContainer(name))
+        {
+            return RecordOomKillsLocked(m, name, StateReader.ReadSpec(m, name).CGroupPath);
+        }
+    }
+
+    /// <summary><see cref="RecordOomKills"/> for a caller that holds the container's lock.</summary>
+    public static long RecordOomKillsLocked(ContainerManager m, string name, string cgroupPath)
+    {
+        long kills = cgroupPath.Length == 0 ? 0 : m.CGroups.OomKills(cgroupPath) ?? 0;
+        if (kills > 0)
+        {
+            long logged = Events(m, name).Count(e => e.Event == "oom-killed");
+            for (long i = logged; i < kills; i++)
+            {
+                m.Depot.AppendEvent(name, "oom-killed", $"count={(i + 1).ToString(CultureInfo.InvariantCulture)}");
+            }
+        }
+        return kills;
+    }
+}

@@ -1,0 +1,94 @@
+using PSContainers.CGroups;
+
+namespace PSContainers.Containers;
+
+/// <summary>
+/// A create request made into the spec the depot keeps: every check of <see cref="SpecValidator"/> in the order
+/// New-Container has always made them, the program and user resolved (inside -RootPath when one is given), the
+/// environment completed and the cgroup path named. Nothing is made here.
+/// </summary>
+internal static class SpecResolver
+{
+    public static ContainerSpec Resolve(ContainerManager.Request r, string projectRoot)
+    {
+        ContainerName.Check(r.Name);
+        CGroupPath.CheckNewName(r.Name, r.Name);
+        if (r.Group is not null)
+        {
+            ContainerName.Check(r.Group, "group name", "InvalidGroupName");
+            CGroupPath.CheckNewName(r.Group, r.Group);
+        }
+        if (r.Hostname is not null)
+        {
+            SpecValidator.Hostname(r.Hostname);
+        }
+        SpecValidator.Arguments(r.ArgumentList);
+        SpecValidator.Privilege(r.Isolation);
+        string? root = r.RootPath is null ? null : SpecValidator.RootPath(r.RootPath, r.Isolation);
+        if (r.Hostname is not null && !r.Isolation.HasFlag(ContainerIsolation.Uts))
+        {
+            throw Native.PscException.Invalid("HostnameNeedsUts", $"-Hostname '{r.Hostname}' needs the Uts isolation; without it the container would rename the host.", r.Hostname);
+        }
+        // With a root, a relative program is taken from the root's top and a bare name from the standard directories;
+        // without one, from this process's current directory and PATH (New-Container's documented rules).
+        string where = root is null ? "" : " in " + root;
+        string file = root is null
+            ? SpecValidator.Program(r.FilePath, null, Environment.CurrentDirectory, Environment.GetEnvironmentVariable("PATH") ?? SpecValidator.DefaultPath, where)
+            : SpecValidator.Program(r.FilePath, root, "/", SpecValidator.DefaultPath, where);
+        string cwd = r.WorkingDirectory ?? "/";
+        SpecValidator.WorkingDirectory(cwd, root, where);
+        int uid = 0, gid = 0;
+        int[] groups = Array.Empty<int>();
+        if (r.User is not null)
+        {
+            (uid, gid, groups) = Users.Resolve(r.User, root);
+        }
+        var rlimits = new Dictionary<string, RLimitValue>(StringComparer.Ordinal);
+        foreach (var (key, value) in r.ResourceLimits ?? new Dictionary<string, object?>())
+        {
+            rlimits[key.ToLowerInvariant()] = RLimits.Parse(key, value);
+        }
+        var basis = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = SpecValidator.DefaultPath,
+            ["HOME"] = uid == 0 ? "/root" : "/",
+        };
+        if (r.Isolation.HasFlag(ContainerIsolation.Uts))
+        {
+            basis["HOSTNAME"] = r.Hostname ?? r.Name;
+        }
+        var env = SpecValidator.Environment(basis, r.Environment);
+        foreach (string key in (r.Properties ?? new Dictionary<string, string>()).Keys)
+        {
+            SpecValidator.PropertyKey(key);
+        }
+        var online = CpuList.Online();
+        r.Limits.Validate(online.Count, online);
+
+        return new ContainerSpec
+        {
+            Name = r.Name,
+            Group = r.Group,
+            FilePath = file,
+            ArgumentList = r.ArgumentList,
+            Isolation = r.Isolation,
+            Hostname = r.Isolation.HasFlag(ContainerIsolation.Uts) ? r.Hostname ?? r.Name : null,
+            WorkingDirectory = cwd,
+            Environment = env,
+            User = r.User,
+            Uid = uid,
+            Gid = gid,
+            Groups = groups,
+            RootPath = root,
+            ResourceLimits = rlimits,
+            Properties = new Dictionary<string, string>(r.Properties ?? new Dictionary<string, string>()),
+            Limits = r.Limits,
+            KeepCGroup = r.KeepCGroup,
+            CGroupPath = CGroupPath.Combine(GroupPath(r.Group, projectRoot), r.Name),
+            CreatedTime = DateTime.UtcNow,
+        };
+    }
+
+    /// <summary>The cgroup a container's own cgroup is made in: the project's root, or its group's below it.</summary>
+    public static string GroupPath(string? group, string projectRoot) => group is null ? projectRoot : CGroupPath.Combine(projectRoot, group);
+}
