@@ -137,6 +137,13 @@ public sealed partial class CGroupManager : IDisposable
         _w.ByController.TryGetValue("memory", out TreeWorkers? w) && w.Tree.Exists(path) ? w.Stats.OomKills(path) : null;
 
     /// <summary>
+    /// The full path of the file holding the cgroup's OOM kill counter (its "oom_kill" line), or null without a memory
+    /// controller. Nothing is read: the file exists once the cgroup does.
+    /// </summary>
+    public string? OomCounterPath(string path) =>
+        _w.ByController.TryGetValue("memory", out TreeWorkers? w) ? w.Tree.FullPath(path) + "/" + w.Stats.OomCounterFile : null;
+
+    /// <summary>
     /// True when the cgroup2 tree has the cgroup and its cgroup.events says "populated 0": no process in it or below
     /// (one read). False otherwise, also on a host without a cgroup2 tree: then only a listing can tell.
     /// </summary>

@@ -14,4 +14,7 @@ internal interface IStatsReader
 
     /// <summary>The OOM killer's kill count (v2 memory.events, v1 memory.oom_control); null without the file.</summary>
     long? OomKills(string path);
+
+    /// <summary>The file whose "oom_kill" line <see cref="OomKills"/> reads (memory.events or memory.oom_control).</summary>
+    string OomCounterFile { get; }
 }

@@ -95,10 +95,54 @@ public class PureReadTests
 
     [Trait("Layout", "cgroup")]
     [SkippableFact]
+    public void TheInitLogsTheOomKillOfTheMainProcessWhenItEndsBeforeTheExit()
+    {
+        using var h = new ContainerHost();
+        RunIntoTheOomKiller(h, "hog"); // waits for the exit record through the file system only: no engine call writes
+        long kills = h.Manager.CGroups.OomKills(h.Manager.CGroupOf("hog")) ?? 0;
+        var events = h.Manager.Events("hog").Select(e => e.Event).ToArray();
+        Assert.Equal(Enumerable.Range(1, (int)kills).Select(n => $"count={n}"),
+            h.Manager.Events("hog").Where(e => e.Event == "oom-killed").Select(e => e.Details));
+        Assert.True(Array.LastIndexOf(events, "oom-killed") < Array.IndexOf(events, "exited"), string.Join(' ', events));
+        // The engine's recorder, which comes after the init, finds nothing left to log.
+        Assert.Equal(kills, h.Manager.RecordOomKills("hog"));
+        Assert.Equal((int)kills, h.Manager.Events("hog").Count(e => e.Event == "oom-killed"));
+    }
+
+    /// <summary>
+    /// A child is OOM-killed while the main process lives on, so nobody has observed an exit; returns the cgroup and its
+    /// final OOM kill count.
+    /// </summary>
+    private static (string Path, long Kills) OomKillAChild(ContainerHost h, string name)
+    {
+        Skip.If(!h.Manager.CGroups.ControllerTrees.ContainsKey("memory"), "no hierarchy serves the memory controller");
+        h.Run(name, "sh -c 'exec tail /dev/zero'; exec sleep 300", limits: new CGroupLimits { MemoryLimit = 24L << 20 });
+        string path = h.Manager.CGroupOf(name);
+        string tree = h.Manager.CGroups.ControllerTrees["memory"];
+        if (h.Manager.CGroups.Trees.Any(t => t.Name == tree && (t.HasFile(path, "memory.swap.max") || t.HasFile(path, "memory.memsw.limit_in_bytes"))))
+        {
+            h.Manager.CGroups.SetLimits(path, new CGroupLimits { MemoryLimit = 24L << 20, MemorySwapLimit = 24L << 20 });
+        }
+        var sw = Stopwatch.StartNew();
+        while ((h.Manager.CGroups.OomKills(path) ?? 0) == 0)
+        {
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), "the child was not OOM-killed within 60 s");
+            Thread.Sleep(20);
+        }
+        return (path, h.Manager.CGroups.OomKills(path) ?? 0);
+    }
+
+    [Trait("Layout", "cgroup")]
+    [SkippableFact]
     public void TwoSessionsRecordingTheSameOomKillLogItOnce()
     {
         using var h = new ContainerHost();
-        RunIntoTheOomKiller(h, "hog");
+        var (path, kills) = OomKillAChild(h, "hog");
+        // While the init runs it will log the kill itself at the exit: the engine writes nothing.
+        Assert.Equal(kills, h.Manager.RecordOomKills("hog"));
+        Assert.DoesNotContain(h.Manager.Events("hog"), e => e.Event == "oom-killed");
+        // The init dies with its cgroup before it can log anything; then every session that sees the end records it.
+        h.Manager.CGroups.Kill(path, TimeSpan.FromSeconds(10));
         var sessions = Enumerable.Range(0, 4).Select(_ => h.NewSession()).ToArray();
         try
         {
@@ -109,11 +153,10 @@ public class PureReadTests
                 start.SignalAndWait();
                 counted[i] = sessions[i].RecordOomKills("hog");
             });
-            long kills = h.Manager.CGroups.OomKills(h.Manager.CGroupOf("hog")) ?? 0;
             Assert.All(counted, n => Assert.Equal(kills, n));
             var logged = h.Manager.Events("hog").Where(e => e.Event == "oom-killed").Select(e => e.Details).ToArray();
             Assert.Equal(Enumerable.Range(1, (int)kills).Select(n => $"count={n}"), logged);
-            // Stop and Remove observe the same exit again: still once.
+            // Stop and Remove observe the same end again: still once.
             h.Manager.Stop("hog", TimeSpan.Zero, force: true);
             Assert.Equal(logged, h.Manager.Events("hog").Where(e => e.Event == "oom-killed").Select(e => e.Details).ToArray());
         }
@@ -131,24 +174,9 @@ public class PureReadTests
     public void StopRecordsTheOomKillsOfAContainerItKills()
     {
         using var h = new ContainerHost();
-        Skip.If(!h.Manager.CGroups.ControllerTrees.ContainsKey("memory"), "no hierarchy serves the memory controller");
-        // The main process lives on while a child is OOM-killed: nobody has observed an exit when Stop comes.
-        h.Run("parent", "sh -c 'exec tail /dev/zero'; exec sleep 300", limits: new CGroupLimits { MemoryLimit = 24L << 20 });
-        string path = h.Manager.CGroupOf("parent");
-        string tree = h.Manager.CGroups.ControllerTrees["memory"];
-        if (h.Manager.CGroups.Trees.Any(t => t.Name == tree && (t.HasFile(path, "memory.swap.max") || t.HasFile(path, "memory.memsw.limit_in_bytes"))))
-        {
-            h.Manager.CGroups.SetLimits(path, new CGroupLimits { MemoryLimit = 24L << 20, MemorySwapLimit = 24L << 20 });
-        }
-        var sw = Stopwatch.StartNew();
-        while ((h.Manager.CGroups.OomKills(path) ?? 0) == 0)
-        {
-            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), "the child was not OOM-killed within 60 s");
-            Thread.Sleep(20);
-        }
+        var (_, kills) = OomKillAChild(h, "parent");
         Assert.DoesNotContain(h.Manager.Events("parent"), e => e.Event == "oom-killed");
-        h.Manager.Stop("parent", TimeSpan.Zero, force: true);
-        long kills = h.Manager.CGroups.OomKills(path) ?? 0;
+        h.Manager.Stop("parent", TimeSpan.Zero, force: true); // the init dies with the whole cgroup
         Assert.Equal(Enumerable.Range(1, (int)kills).Select(n => $"count={n}"),
             h.Manager.Events("parent").Where(e => e.Event == "oom-killed").Select(e => e.Details));
     }

@@ -61,8 +61,10 @@ internal sealed class V1Stats : IStatsReader
     {
     }
 
+    public string OomCounterFile => "memory.oom_control";
+
     public long? OomKills(string path) =>
-        StatFiles.KeyValues(Tree.TryRead(path, "memory.oom_control")).TryGetValue("oom_kill", out long k) ? k : null;
+        StatFiles.KeyValues(Tree.TryRead(path, OomCounterFile)).TryGetValue("oom_kill", out long k) ? k : null;
 
     /// <summary>
     /// v1 IO counters. BFQ's files count every request where that scheduler runs. Otherwise only blk-throttle counts,

@@ -67,6 +67,8 @@ internal sealed class V2Stats : IStatsReader
         s.IoPressure = PressureInfo.Parse(Tree.TryRead(path, "io.pressure"));
     }
 
+    public string OomCounterFile => "memory.events";
+
     public long? OomKills(string path) =>
-        StatFiles.KeyValues(Tree.TryRead(path, "memory.events")).TryGetValue("oom_kill", out long k) ? k : null;
+        StatFiles.KeyValues(Tree.TryRead(path, OomCounterFile)).TryGetValue("oom_kill", out long k) ? k : null;
 }

@@ -60,10 +60,11 @@ internal static class ContainerEvents
     /// <summary>
     /// Logs the OOM kills of a container that its event log does not have yet: one "oom-killed count=&lt;n&gt;" line
     /// for each kill the cgroup's counter (v2 memory.events oom_kill, v1 memory.oom_control oom_kill) has beyond the
-    /// "oom-killed" lines already logged. Called by whoever observes the exit: psc-init when the main process ends,
-    /// and from here where psc-init cannot (Stop kills it with the whole cgroup; Remove before the cgroup goes).
-    /// Done under the container's lock (<see cref="Depot.LockContainer"/>), so two sessions that both see the same
-    /// kill log it once. Returns the number of kills the counter shows.
+    /// "oom-killed" lines already logged. Whoever observes the exit logs them: psc-init when the main process ends
+    /// (before "exited" and the exit record), and the engine only for an init that ended without doing so (Stop
+    /// kills it with the whole cgroup; Remove comes before the cgroup goes). While the init runs nothing is written
+    /// here, since the init will log them. Done under the container's lock (<see cref="Depot.LockContainer"/>), so
+    /// two sessions that both see the same kill log it once. Returns the number of kills the counter shows.
     /// </summary>
     public static long RecordOomKills(ContainerManager m, string name)
     {
@@ -77,7 +78,7 @@ internal static class ContainerEvents
     public static long RecordOomKillsLocked(ContainerManager m, string name, string cgroupPath)
     {
         long kills = cgroupPath.Length == 0 ? 0 : m.CGroups.OomKills(cgroupPath) ?? 0;
-        if (kills > 0)
+        if (kills > 0 && !StateReader.InitRunning(m, name))
         {
             long logged = Events(m, name).Count(e => e.Event == "oom-killed");
             for (long i = logged; i < kills; i++)

@@ -32,7 +32,7 @@ internal static class ContainerStart
             Launcher.Started started;
             try
             {
-                started = Launcher.Launch(Launcher.Config(spec, dir, cgroupDirs), name, timeout ?? TimeSpan.FromSeconds(30));
+                started = Launcher.Launch(Launcher.Config(spec, dir, cgroupDirs, hasCGroup ? m.CGroups.OomCounterPath(spec.CGroupPath) : null), name, timeout ?? TimeSpan.FromSeconds(30));
                 m.Log?.Invoke($"container '{name}': init {started.InitPid}, main process {started.MainPid}");
             }
             catch (PscException e) when (e.Errno == Errno.EPERM && !spec.Isolation.HasFlag(ContainerIsolation.User)

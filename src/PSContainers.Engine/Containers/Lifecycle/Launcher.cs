@@ -58,13 +58,20 @@ internal static class Launcher
         string packaged = Path.Combine(dir, "runtimes", rid, "psc-init");
         return !File.Exists(beside) && rid.Length > 0 && File.Exists(packaged) ? packaged : beside;
     });
-    /// <summary>The records psc-init reads to start the container <paramref name="spec"/> describes.</summary>
-    public static byte[] Config(ContainerSpec spec, string depotDir, IEnumerable<string> cgroupDirs)
+    /// <summary>
+    /// The records psc-init reads to start the container <paramref name="spec"/> describes; <paramref name="oomCounter"/>
+    /// is the cgroup's OOM kill counter file, which the init reads when the program ends to log its OOM kills.
+    /// </summary>
+    public static byte[] Config(ContainerSpec spec, string depotDir, IEnumerable<string> cgroupDirs, string? oomCounter = null)
     {
         var config = new InitConfig().Add("depot", depotDir);
         foreach (string dir in cgroupDirs)
         {
             config.Add("cgroup", dir);
+        }
+        if (oomCounter is not null)
+        {
+            config.Add("oom", oomCounter);
         }
         foreach (var (flag, name) in new[]
         {

@@ -105,6 +105,17 @@ internal static class StateReader
     /// <summary>The container a spec describes, with its state, pids and exit read from the depot and the kernel.</summary>
     public static Container Describe(ContainerManager m, string name, ContainerSpec spec) => Describe(m, name, spec, out _, out _);
 
+    /// <summary>
+    /// Whether the container's init still runs (same boot, same process) with no exit record yet: then it, not the
+    /// engine, logs what happens at the exit.
+    /// </summary>
+    public static bool InitRunning(ContainerManager m, string name)
+    {
+        var state = m.Depot.ReadJson<ContainerRuntimeState>(name, "state.json");
+        return state is not null && (state.BootId.Length == 0 || state.BootId == BootId())
+            && !File.Exists(m.Depot.FileOf(name, "exit")) && PidHandle.IsAlive(state.InitPid, state.InitStartTicks);
+    }
+
     /// <summary>The same, also handing back what it read: state.json and the exit record (null when absent).</summary>
     public static Container Describe(ContainerManager m, string name, ContainerSpec spec, out ContainerRuntimeState? state, out Dictionary<string, string>? exit)
     {
