@@ -94,7 +94,9 @@ public sealed partial class ContainerManager : IDisposable
 
     /// <summary>
     /// Logs the OOM kills the container's cgroup counts beyond the "oom-killed" events already logged, under the
-    /// container's lock: exactly once however many sessions observe the same exit. Returns the count of kills.
+    /// container's lock: exactly once however many sessions observe the same end. Only for an init that ended without
+    /// logging them (killed with its cgroup); while it runs, it logs them itself when the program ends. Returns the
+    /// count of kills.
     /// </summary>
     public long RecordOomKills(string name) => ContainerEvents.RecordOomKills(this, name);
 
