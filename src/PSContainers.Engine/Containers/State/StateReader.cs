@@ -120,10 +120,14 @@ internal static class StateReader
     public static Container Describe(ContainerManager m, string name, ContainerSpec spec, out ContainerRuntimeState? state, out Dictionary<string, string>? exit)
     {
         state = m.Depot.ReadJson<ContainerRuntimeState>(name, "state.json");
-        exit = m.Depot.ReadKeyValues(name, "exit");
         Container c = Unstarted(m, name, spec);
         bool sameBoot = state is null || state.BootId.Length == 0 || state.BootId == BootId();
+        // The init first, then the exit record: the init writes the record before it exits, so an init found gone
+        // has left its record (if it could) by the time the record is read. Read the other way round, an init that
+        // wrote its record and exited between the two reads looked "gone without an exit record": Exited with no
+        // exit code (seen once in the benchmark's Start/Wait loop).
         bool initAlive = state is not null && sameBoot && PidHandle.IsAlive(state.InitPid, state.InitStartTicks);
+        exit = m.Depot.ReadKeyValues(name, "exit");
         if (state is null)
         {
             return c; // never started, or a start that failed (it removes state.json again)
