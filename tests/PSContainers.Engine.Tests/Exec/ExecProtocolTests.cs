@@ -90,6 +90,7 @@ public sealed class ExecProtocolTests
     [InlineData("stderr", "/dev/null")]
     [InlineData("uid_map", "0 0 1")]
     [InlineData("gid_map", "0 0 1")]
+    [InlineData("oom", "/dev/null")]
     [InlineData("target", "0")]
     [InlineData("target_start", "soon")]
     public void RecordsThatBelongToTheContainerOrAreBadAreRefused(string key, string value)

@@ -35,6 +35,33 @@ public class InitTests
         Assert.True(run.NoneLeft(TimeSpan.FromSeconds(3)));
     }
 
+    /// <summary>
+    /// The `oom` record names the cgroup's OOM kill counter (a v2 memory.events or a v1 memory.oom_control); the init
+    /// reads it when the program ends and logs one "oom-killed count=i" per kill before "exited". Here the counter is a
+    /// file the test writes, so each format and each count is checked without provoking the OOM killer.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("low 0\nhigh 0\nmax 12\noom 3\noom_kill 3\noom_group_kill 0\n", 3)]
+    [InlineData("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n", 1)]
+    [InlineData("oom_kill_disable 0\nunder_oom 0\noom_kill 0\n", 0)]
+    [InlineData(null, 0)]
+    public void TheInitLogsTheOomKillsItsCounterShowsBeforeTheExit(string? counter, int kills)
+    {
+        using var run = new InitRun();
+        string file = Path.Combine(run.TempDir("oom"), "memory.events");
+        if (counter is not null)
+        {
+            File.WriteAllText(file, counter);
+        }
+        run.Ns("pid", "mount").Add("oom", file).Sh("exit 0"); // a missing counter is no error: nothing is logged
+        var exit = run.Run();
+        Assert.Equal("0", exit.ExitCode);
+        string[] events = File.ReadAllLines(Path.Combine(run.Depot, "events.log"));
+        Assert.Equal(Enumerable.Range(1, kills).Select(i => $"{exit.ExitTimeNs} oom-killed count={i}")
+            .Append($"{exit.ExitTimeNs} exited code=0 signal=0"), events.Skip(1));
+        Assert.Equal(0, run.WaitLauncher());
+    }
+
     [SkippableTheory]
     [InlineData(true)]
     [InlineData(false)]
