@@ -30,6 +30,10 @@
         'Set-ContainerProperty'
         'Remove-ContainerProperty'
         'Get-ContainerEvent'
+        'Start-ContainerProcess'
+        'Get-ContainerProcess'
+        'Wait-ContainerProcess'
+        'Stop-ContainerProcess'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -104,6 +104,7 @@ static bool keep_record(const char *k, const char *val)
     else if (!strcmp(k, "uid_map")) cfg.uid_map = val;
     else if (!strcmp(k, "gid_map")) cfg.gid_map = val;
     else if (!strcmp(k, "oom")) cfg.oom = val;
+    else if (!strcmp(k, "proc")) cfg.proc = val;
     else if (!strcmp(k, "env")) cfg.env[cfg.nenv++] = val;
     else if (!strcmp(k, "arg")) cfg.argv[cfg.nargs++] = val;
     else
@@ -163,6 +164,8 @@ static const char *parse_record(char *rec)
     else if (!strcmp(k, "target")) ok = parse_target(val);
     else if (!strcmp(k, "target_start")) ok = parse_target_start(val);
     else if (!strcmp(k, "no_new_privs")) ok = parse_nnp(val);
+    else if (!strcmp(k, "sandbox")) ok = !strcmp(val, "1") && (cfg.sandbox = true);
+    else if (!strcmp(k, "log_max")) ok = parse_num(val, 1ULL << 40, &cfg.log_max) && cfg.log_max >= 4096;
     else if (!strcmp(k, "uid") || !strcmp(k, "gid")) ok = parse_id(k, val);
     else if (!strcmp(k, "groups")) ok = parse_groups(val);
     else if (!strcmp(k, "ns")) ok = parse_ns(val);
@@ -198,17 +201,20 @@ static const char *check_config(void)
 {
     if (exec_mode) {
         /* These belong to the container, made once by its init. */
-        const char *const keys[] = { "depot", "ns", "hostname", "root", "stdout", "stderr", "uid_map", "gid_map", "oom" };
-        const bool set[] = { cfg.depot, cfg.ns, cfg.hostname, cfg.root, cfg.out, cfg.err, cfg.uid_map, cfg.gid_map, cfg.oom };
+        const char *const keys[] = { "depot", "ns", "hostname", "root", "stdout", "stderr", "uid_map", "gid_map", "oom", "sandbox" };
+        const bool set[] = { cfg.depot, cfg.ns, cfg.hostname, cfg.root, cfg.out, cfg.err, cfg.uid_map, cfg.gid_map, cfg.oom, cfg.sandbox };
         for (size_t i = 0; i < COUNT(keys); i++)
             if (set[i])
                 return keys[i];
         if (!cfg.target) return "target";
+        if (cfg.log_max && !cfg.proc) return "log_max";
     } else {
         if (cfg.target || cfg.has_target_start) return cfg.target ? "target" : "target_start";
+        if (cfg.proc || cfg.log_max) return cfg.proc ? "proc" : "log_max";
         if (!cfg.depot) return "depot";
     }
-    if (!cfg.nargs) return "arg";
+    /* A sandbox runs no program: its init holds the container open until it is stopped. */
+    if (cfg.sandbox ? cfg.nargs > 0 : !cfg.nargs) return "arg";
     /* Without their namespace these would change the host itself. */
     if (cfg.hostname && !(cfg.ns & CLONE_NEWUTS)) return "hostname";
     if (cfg.root && !(cfg.ns & CLONE_NEWNS)) return "root";

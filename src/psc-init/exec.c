@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,7 +38,9 @@ static struct {
     bool enter_root;
     const int *procs;                 /* cgroup.procs of each cgroup= (cgroups_open) */
     int null, out[2], err[2];
-} ex;
+    int procdir, log;                 /* detached (proc=): the record directory and its output.log */
+    unsigned long long logged;        /* bytes in output.log */
+} ex = { .procdir = -1, .log = -1 };
 
 static const char tags[2] = { 'o', 'e' };    /* the records of the program's stdout and stderr */
 
@@ -282,11 +285,40 @@ static void kill_session(pid_t leader)
     }
 }
 
+/* Detached: output.log has reached log_max; it becomes output.log.1 (replacing the one before) and a
+ * new one is begun.  A reader that holds the old one open reads it to its end, then the new one. */
+static void rotate_log(void)
+{
+    int fd;
+    if (renameat(ex.procdir, "output.log", ex.procdir, "output.log.1") < 0 ||
+        (fd = openat(ex.procdir, "output.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0)
+        return;                       /* keep writing where we are */
+    close(ex.log);
+    ex.log = fd;
+    ex.logged = 0;
+}
+
+/* One record: on stdout (attached; false when the engine is gone), else appended to output.log
+ * (detached; a failed write drops the record, the program goes on). */
+static bool emit(char tag, const char *buf, size_t n)
+{
+    char head[32];
+    int len = snprintf(head, sizeof head, "%c %zu\n", tag, n);
+    if (ex.log < 0)
+        return write_all(1, head, (size_t)len) == 0 && write_all(1, buf, n) == 0;
+    struct iovec iov[2] = { { head, (size_t)len }, { (void *)buf, n } };
+    ssize_t w = writev(ex.log, iov, 2);  /* O_APPEND: one record lands whole, or not at all */
+    if (w > 0)
+        ex.logged += (unsigned long long)w;
+    if (ex.logged >= cfg.log_max)
+        rotate_log();
+    return true;
+}
+
 /* Relays what one of the program's pipes holds as a record; closes it (-1) at EOF. */
 static bool relay(int *fd, char tag, bool *out_ok)
 {
     static char buf[65536];
-    char head[32];
     ssize_t n = read(*fd, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return false;
@@ -295,8 +327,7 @@ static bool relay(int *fd, char tag, bool *out_ok)
         *fd = -1;
         return false;
     }
-    int len = snprintf(head, sizeof head, "%c %zd\n", tag, n);
-    if (*out_ok && (write_all(1, head, (size_t)len) < 0 || write_all(1, buf, (size_t)n) < 0))
+    if (*out_ok && !emit(tag, buf, (size_t)n))
         *out_ok = false;              /* the engine is gone: stop the program */
     return true;
 }
@@ -317,7 +348,7 @@ static int relay_until_exit(int sigfd, pid_t e2, int fds[2], bool *out_ok)
             }
         if (done)
             return wstatus;
-        struct pollfd p[4] = { { sigfd, POLLIN, 0 }, { stopping ? -1 : 0, POLLIN, 0 },
+        struct pollfd p[4] = { { sigfd, POLLIN, 0 }, { stopping || ex.log >= 0 ? -1 : 0, POLLIN, 0 },
                                { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
         if (poll(p, 4, -1) < 0)
             continue;
@@ -325,8 +356,8 @@ static int relay_until_exit(int sigfd, pid_t e2, int fds[2], bool *out_ok)
             if (p[2 + i].revents)
                 relay(&fds[i], tags[i], out_ok);
         bool stop = !*out_ok || p[1].revents;
-        if (p[0].revents && stop_signal(sigfd))
-            stop = true;
+        if (p[0].revents && stop_signal(sigfd) && ex.log < 0)
+            stop = true;              /* detached: nothing but the program's end stops the relay */
         if (stop && !stopping) {
             stopping = true;
             kill_session(e2);
@@ -348,12 +379,91 @@ static void relay_rest(int fds[2], bool *out_ok)
     }
 }
 
-/* psc-init --exec: A.  Returns 0 when the program ran ("exit" printed), 1 when its execve failed. */
+/* ---------------------------------------------------------------- A, detached: the tracker */
+
+/* Detached (proc=): A leaves the engine's session and process group (a Ctrl+C in its terminal, or the
+ * session's end, must not reach the tracker), opens the record directory and output.log. */
+static void open_record(void)
+{
+    if (setsid() < 0)
+        die("error setsid %d -", errno);
+    ex.procdir = open(cfg.proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    struct stat st;
+    if (ex.procdir < 0 ||
+        (ex.log = openat(ex.procdir, "output.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0 ||
+        fstat(ex.log, &st) < 0)
+        die("error open_proc %d %s", errno, cfg.proc);
+    ex.logged = (unsigned long long)st.st_size;
+    if (!cfg.log_max)
+        cfg.log_max = 8 << 20;
+}
+
+/* Detached: the process's id, the last part of its record directory (<depot>/processes/<id>). */
+static const char *process_id(void)
+{
+    const char *slash = strrchr(cfg.proc, '/');
+    return slash ? slash + 1 : cfg.proc;
+}
+
+/* Detached: one line "<ns> <what>" appended to the container's events.log, two levels above the record. */
+static void append_container_event(const char *fmt, long long t, ...) __attribute__((format(printf, 1, 3)));
+static void append_container_event(const char *fmt, long long t, ...)
+{
+    char buf[200];
+    va_list ap;
+    int len = snprintf(buf, sizeof buf, "%lld ", t);
+    va_start(ap, t);
+    len += vsnprintf(buf + len, sizeof buf - (size_t)len - 1, fmt, ap);
+    va_end(ap);
+    len = len < (int)sizeof buf - 1 ? len : (int)sizeof buf - 2;
+    buf[len++] = '\n';
+    int depot = openat(ex.procdir, "../..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (depot >= 0) {
+        append_event(depot, buf, (size_t)len);
+        close(depot);
+    }
+}
+
+/* Detached: `state` (the program's and the tracker's pids with their start times, and the start time),
+ * written before the engine is answered, so whoever looks next finds who runs the process. */
+static void record_process_start(pid_t e2, long long started)
+{
+    struct proc_stat prog, self;
+    char buf[256];
+    if (!read_proc_stat(-1, e2, &prog))
+        prog.start = 0;
+    if (!read_proc_stat(-1, getpid(), &self))
+        self.start = 0;
+    snprintf(buf, sizeof buf, "pid=%d\nstart_ticks=%llu\nshim_pid=%d\nshim_start_ticks=%llu\nstart_time_ns=%lld\n",
+             (int)e2, prog.start, (int)getpid(), self.start, started);
+    if (!write_depot_from(ex.procdir, NULL, "state", buf))
+        die("error depot_write %d %s/state", errno, cfg.proc);
+    append_container_event("process-started id=%s pid=%d", started, process_id(), (int)e2);
+}
+
+/* Detached: the process's `exit` record, and a "process-exited" event in the container's events.log
+ * (two levels up: <depot>/processes/<id>). */
+static void record_process_exit(int wstatus)
+{
+    char buf[200], code[8] = "";
+    int sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+    if (!sig)
+        snprintf(code, sizeof code, "%d", WEXITSTATUS(wstatus));
+    long long t = now_ns(CLOCK_REALTIME);
+    append_container_event("process-exited id=%s code=%s signal=%d", t, process_id(), code, sig);
+    snprintf(buf, sizeof buf, "exit_code=%s\nsignal=%d\nexit_time_ns=%lld\n", code, sig, t);
+    write_depot_from(ex.procdir, NULL, "exit", buf);
+}
+
+/* psc-init --exec: A.  Returns 0 when the program ran ("exit" printed, or recorded when detached), 1
+ * when its execve failed. */
 int exec_main(const char *path)
 {
     char xmsg[620] = "", dir[32];
     exec_mode = true;
     load_config_file(path);
+    if (cfg.proc)
+        open_record();
     snprintf(dir, sizeof dir, "/proc/%d", (int)cfg.target);
     open_target(dir);
     open_namespaces(dir);
@@ -368,7 +478,17 @@ int exec_main(const char *path)
         waitpid(e2, NULL, 0);         /* it _exit()s right after saying X */
         return 1;
     }
-    status("exec 0 %d", (int)e2);
+    if (ex.log >= 0) {
+        record_process_start(e2, now_ns(CLOCK_REALTIME));
+        status("exec 0 %d", (int)e2);
+        /* The engine has its answer: from here the tracker is nobody's but its own. */
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int fd = 0; null >= 0 && fd < 3; fd++)
+            dup2(null, fd);
+        if (null > 2)
+            close(null);
+    } else
+        status("exec 0 %d", (int)e2);
 
     int fds[2] = { ex.out[0], ex.err[0] };
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
@@ -377,6 +497,9 @@ int exec_main(const char *path)
     int wstatus = relay_until_exit(sigfd, e2, fds, &out_ok);
     relay_rest(fds, &out_ok);
     int sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
-    status("exit %d %d", sig ? 128 + sig : WEXITSTATUS(wstatus), sig);
+    if (ex.log >= 0)
+        record_process_exit(wstatus);
+    else
+        status("exit %d %d", sig ? 128 + sig : WEXITSTATUS(wstatus), sig);
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -208,28 +209,73 @@ static int wait_main(int sfd, pid_t d)
     }
 }
 
-/* Without a PID namespace nothing ends the rest of the tree for us: SIGKILL every pid in `fd`
- * (from cgroups_members) until only we are left, for at most 2 s. */
-static void kill_rest(int fd)
+/* Sends `sig` to every pid in `fd` (from cgroups_members) but ours; returns how many took it (sig 0:
+ * how many are alive). */
+static int signal_members(int fd, int sig)
 {
     static char buf[1 << 16];
+    ssize_t n, len = 0;
+    int took = 0;
+    lseek(fd, 0, SEEK_SET);
+    while ((n = read(fd, buf + len, sizeof buf - 1 - (size_t)len)) > 0 || (n < 0 && errno == EINTR))
+        len += n > 0 ? n : 0;
+    buf[len] = '\0';
+    for (char *s = buf, *end; (n = strtol(s, &end, 10)) > 0; s = end)
+        if (n != getpid() && kill((pid_t)n, sig) == 0)
+            took++;
+    return took;
+}
+
+/* Without a PID namespace nothing ends the rest of the tree for us: SIGKILL every pid in `fd` (from
+ * cgroups_members) until only we are left, for at most 2 s. */
+static void kill_rest(int fd)
+{
     long long deadline = now_ns(CLOCK_MONOTONIC) + 2000000000LL;
     int others = 1, unused;
     while (fd >= 0 && others && now_ns(CLOCK_MONOTONIC) < deadline) {
         reap(0, &unused);
-        ssize_t n, len = 0;
-        lseek(fd, 0, SEEK_SET);
-        while ((n = read(fd, buf + len, sizeof buf - 1 - (size_t)len)) > 0 || (n < 0 && errno == EINTR))
-            len += n > 0 ? n : 0;
-        buf[len] = '\0';
-        others = 0;
-        for (char *s = buf, *end; (n = strtol(s, &end, 10)) > 0; s = end)
-            if (n != getpid() && kill((pid_t)n, SIGKILL) == 0)
-                others++;
+        others = signal_members(fd, SIGKILL);
         if (others)
             sleep_ms(10);
     }
     reap(0, &unused);
+}
+
+/* Every other process of the container, told `sig` (0: asked whether any is left): in a PID namespace
+ * kill(-1) from its pid 1 reaches all of them; without one, the members of its first cgroup. */
+static bool signal_others(int members, bool pidns, int sig)
+{
+    if (pidns)
+        return kill(-1, sig) == 0;
+    return members >= 0 && signal_members(members, sig) > 0;
+}
+
+/* A sandbox's C (README.md, "Sandbox"): there is no program, so C says it is ready in D's place (A records
+ * C as the main process too) and then reaps whatever runs in the container.  SIGTERM, SIGINT or SIGHUP
+ * stop it: every other process is sent SIGTERM, and once none is left C records exit code 0 and ends.
+ * The engine's stop kills the whole cgroup if they outlive its grace period. */
+static _Noreturn void hold_open(int sfd, int depot, int oom, int members, bool pidns)
+{
+    say("D");
+    if (hear() != 'g')
+        _exit(125);
+    close(sock);
+    bool stopping = false;
+    int unused;
+    for (;;) {
+        struct pollfd p = { sfd, POLLIN, 0 };
+        struct signalfd_siginfo si;
+        if (poll(&p, 1, stopping ? 10 : -1) > 0 && read(sfd, &si, sizeof si) == sizeof si &&
+            (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) && !stopping) {
+            stopping = true;
+            signal_others(members, pidns, SIGTERM);
+        }
+        reap(0, &unused);
+        if (stopping && !signal_others(members, pidns, 0))
+            break;
+    }
+    record_exit(depot, oom, 0);
+    _exit(0);
 }
 
 static _Noreturn void run_c(void)
@@ -251,6 +297,8 @@ static _Noreturn void run_c(void)
     int oom = cfg.oom ? open(cfg.oom, O_RDONLY | O_CLOEXEC) : -1;
 
     enter_container(pidns);
+    if (cfg.sandbox)
+        hold_open(sfd, depot, oom, members, pidns);
     pid_t d = start_main();
     close(sock);
     int d_status = wait_main(sfd, d);

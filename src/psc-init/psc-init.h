@@ -11,7 +11,7 @@
  *   depot.c    every write into the depot: state.json, events.log, exit
  *   launch.c   A: start one container, and how A fails (die)
  *   init.c     C, the init, and D, the main process
- *   exec.c     exec mode: A, E1 and E2
+ *   exec.c     exec mode: A, E1 and E2; with proc=, A stays as the process's tracker
  *   serve.c    --serve: the request loop
  */
 #ifndef PSC_INIT_H
@@ -35,6 +35,9 @@
 
 struct config {
     const char *depot, *hostname, *cwd, *root, *out, *err, *uid_map, *gid_map, *oom;
+    const char *proc;                 /* exec mode: the process's record directory (detached: tracked) */
+    unsigned long long log_max;       /* exec mode with proc: output.log's size before it rotates */
+    bool sandbox;                     /* start mode: no program, the init holds the container open */
     const char **cgroups, **env, **argv;
     int ncgroups, nenv, nargs, ns, nrl, ngroups;
     bool has_uid, has_gid, has_groups, nnp, has_target_start;

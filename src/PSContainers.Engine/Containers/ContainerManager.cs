@@ -107,6 +107,36 @@ public sealed partial class ContainerManager : IDisposable
     public Container? Follow(string name, Action<LogStream, string> onLine, CancellationToken cancel) => ContainerEvents.Follow(this, name, onLine, cancel);
 
     /// <summary>Moves an outside process into a running container's cgroups (the seeds' migrate_process).</summary>
+    /// <summary>Start-ContainerProcess: one more process in a running container, tracked in the depot beyond this session.</summary>
+    public ContainerProcess StartProcess(ContainerExecRequest r) => ProcessTracker.Start(this, r);
+
+    /// <summary>The container's processes: "main" (its program, once started) and each one started in it.</summary>
+    public IEnumerable<ContainerProcess> Processes(string name) => ProcessTracker.List(this, name);
+
+    public ContainerProcess GetProcess(string name, string id) => ProcessTracker.Get(this, name, id);
+
+    public ContainerProcess WaitProcess(string name, string id, TimeSpan? timeout, CancellationToken cancel) =>
+        ProcessTracker.Wait(this, name, id, timeout, cancel);
+
+    /// <summary>A signal as given, or SIGTERM, <paramref name="timeout"/>, SIGKILL (<paramref name="force"/>: SIGKILL at once).</summary>
+    public ContainerProcess StopProcess(string name, string id, int? signal, TimeSpan timeout, bool force, CancellationToken cancel = default) =>
+        ProcessTracker.Stop(this, name, id, signal, timeout, force, cancel);
+
+    /// <summary>A reader of a process's output from its beginning: the container's logs for "main", the tracker's for the rest.</summary>
+    public ILogFollower ProcessOutput(string name, string id)
+    {
+        ProcessTracker.Get(this, name, id);
+        return id == ContainerProcess.MainId ? new ContainerLogs(Depot, name) : new ProcessLogs(ProcessTracker.RecordDir(this, name, id));
+    }
+
+    /// <summary>
+    /// Passes a process's output to <paramref name="onLine"/>: first what it wrote so far (the last <paramref name="tail"/>
+    /// lines of <paramref name="stream"/>), then each line as it is written, until the process has ended (returns true)
+    /// or <paramref name="cancel"/> is set (returns false; the process goes on).
+    /// </summary>
+    public bool FollowProcess(string name, string id, LogStream stream, int? tail, Action<LogStream, string> onLine, CancellationToken cancel) =>
+        ContainerEvents.FollowProcess(this, name, id, stream, tail, onLine, cancel);
+
     public void MoveProcess(int pid, string name) => ProcessMove.MoveProcess(this, pid, name);
 
     /// <summary>

@@ -43,10 +43,14 @@ public sealed record ContainerSpec
 
     public string? Group { get; init; }
 
-    /// <summary>The program, absolute (resolved at creation; inside RootPath when one is given).</summary>
+    /// <summary>The program, absolute (resolved at creation; inside RootPath when one is given); empty for a sandbox.</summary>
     public string FilePath { get; init; } = "";
 
     public string[] ArgumentList { get; init; } = Array.Empty<string>();
+
+    /// <summary>No program: the container's init holds it open until Stop-Container; Start-ContainerProcess runs its processes.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsSandbox => FilePath.Length == 0;
 
     public ContainerIsolation Isolation { get; init; } = ContainerIsolation.Default;
 

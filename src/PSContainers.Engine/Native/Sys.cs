@@ -38,6 +38,23 @@ public static unsafe class Sys
         return buffer;
     }
 
+    /// <summary>The inode of a path (followed), or null when it cannot be stat()ed.</summary>
+    public static ulong? StatInode(string path)
+    {
+        stat st;
+        fixed (byte* p = CString(path))
+        {
+            return stat(p, &st) == 0 ? (ulong)st.st_ino : null;
+        }
+    }
+
+    /// <summary>The inode of an open file, or null.</summary>
+    public static ulong? FStatInode(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        stat st;
+        return fstat((int)handle.DangerousGetHandle(), &st) == 0 ? (ulong)st.st_ino : null;
+    }
+
     /// <summary>Opens a directory to use as the anchor for *at() calls. Returns fd or -errno.</summary>
     public static int OpenDirectory(string path)
     {

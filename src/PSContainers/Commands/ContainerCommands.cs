@@ -324,17 +324,41 @@ public sealed class GetContainerLogCommand : ContainerTargetCommandBase
     [Parameter]
     public LogStream Stream { get; set; } = LogStream.All;
 
+    /// <summary>A process started with Start-ContainerProcess (its Id), or "main" (the default): the container's program.</summary>
+    [Parameter]
+    [AllowEmptyString]
+    public string? ProcessId { get; set; }
+
+    /// <summary>After what was written so far (the last -Tail lines), each new line as it is written, until the process ends.</summary>
+    [Parameter]
+    public SwitchParameter Follow { get; set; }
+
+    private readonly CancellationTokenSource _stop = new();
+
     protected override void ProcessRecord()
     {
         foreach (Container target in Targets().ToList())
         {
             Try(() =>
             {
-                foreach (var (_, line) in new ContainerLogs(Containers.Depot, target.Name).Read(Stream, Tail))
+                if (Follow)
+                {
+                    Containers.FollowProcess(target.Name, ProcessId ?? ContainerProcess.MainId, Stream, Tail, (_, line) => WriteObject(line), _stop.Token);
+                    return;
+                }
+                IEnumerable<(LogStream Stream, string Line)> lines = ProcessId is null
+                    ? new ContainerLogs(Containers.Depot, target.Name).Read(Stream, Tail)
+                    : Tailed(Containers.ProcessOutput(target.Name, ProcessId).ReadNew(final: true).Where(l => Stream == LogStream.All || l.Stream == Stream).ToList());
+                foreach (var (_, line) in lines)
                 {
                     WriteObject(line);
                 }
             }, target.Name);
         }
     }
+
+    private IEnumerable<(LogStream, string)> Tailed(List<(LogStream, string)> lines) =>
+        Tail is int n ? lines.Skip(Math.Max(0, lines.Count - n)) : lines;
+
+    protected override void StopProcessing() => _stop.Cancel();
 }

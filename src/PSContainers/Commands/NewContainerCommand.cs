@@ -16,7 +16,8 @@ public sealed class NewContainerCommand : CGroupLimitCommandBase
     [AllowEmptyString]
     public string Name { get; set; } = "";
 
-    [Parameter(ParameterSetName = "FilePath", Mandatory = true, Position = 0)]
+    /// <summary>Without it (and without -ScriptBlock) the container is a sandbox: Start-ContainerProcess runs its processes.</summary>
+    [Parameter(ParameterSetName = "FilePath", Position = 0)]
     [AllowEmptyString]
     public string FilePath { get; set; } = "";
 
@@ -62,8 +63,9 @@ public sealed class NewContainerCommand : CGroupLimitCommandBase
 
     protected override void ProcessRecord()
     {
+        bool sandbox = ScriptBlock is null && !MyInvocation.BoundParameters.ContainsKey(nameof(FilePath));
         string shown = ScriptBlock is null ? $"{FilePath} {string.Join(' ', ArgumentList)}".TrimEnd() : "a script block in pwsh";
-        if (!ShouldProcess(Name, $"Create container running {shown}"))
+        if (!ShouldProcess(Name, sandbox ? "Create a sandbox container (no program of its own)" : $"Create container running {shown}"))
         {
             return; // with -WhatIf nothing is checked, as nothing is created
         }
@@ -101,6 +103,7 @@ public sealed class NewContainerCommand : CGroupLimitCommandBase
             Group = Group,
             FilePath = file,
             ArgumentList = args,
+            Sandbox = sandbox,
             Isolation = Isolation.Aggregate(ContainerIsolation.None, (a, b) => a | b),
             Hostname = Hostname,
             WorkingDirectory = WorkingDirectory,

@@ -91,6 +91,8 @@ public sealed class ExecProtocolTests
     [InlineData("uid_map", "0 0 1")]
     [InlineData("gid_map", "0 0 1")]
     [InlineData("oom", "/dev/null")]
+    [InlineData("sandbox", "1")]
+    [InlineData("log_max", "65536")]
     [InlineData("target", "0")]
     [InlineData("target_start", "soon")]
     public void RecordsThatBelongToTheContainerOrAreBadAreRefused(string key, string value)

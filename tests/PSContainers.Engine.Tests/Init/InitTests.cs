@@ -262,6 +262,28 @@ public class InitTests
         Assert.False(File.Exists(run.ExitPath));
     }
 
+    [SkippableTheory]
+    [InlineData("proc", "/tmp")]
+    [InlineData("log_max", "65536")]
+    [InlineData("sandbox", "yes")]
+    public void RecordsOfATrackedExecOrABadSandboxRecordAreRefusedAtAStart(string key, string value)
+    {
+        using var run = new InitRun();
+        run.Add(key, value).Sh("true");
+        Assert.Equal($"error config 22 {key}", run.Start());
+        Assert.Equal(1, run.WaitLauncher());
+        Assert.Empty(run.LivePids());
+    }
+
+    [SkippableFact]
+    public void ASandboxTakesNoProgram()
+    {
+        using var run = new InitRun();
+        run.Add("sandbox", "1").Sh("true");
+        Assert.Equal("error config 22 arg", run.Start());
+        Assert.Equal(1, run.WaitLauncher());
+    }
+
     [SkippableFact]
     public void AnUnknownConfigKeyIsAConfigError()
     {

@@ -26,6 +26,40 @@ internal static class ContainerEvents
         }
     }
 
+    /// <summary>What <see cref="ContainerManager.FollowProcess"/> does: replay (tailed), then stream until the process ends.</summary>
+    public static bool FollowProcess(ContainerManager m, string name, string id, LogStream stream, int? tail, Action<LogStream, string> onLine, CancellationToken cancel)
+    {
+        ILogFollower logs = m.ProcessOutput(name, id);
+        bool first = true;
+        void Flush(bool final)
+        {
+            var lines = logs.ReadNew(final).Where(l => stream == LogStream.All || l.Stream == stream).ToList();
+            if (first && tail is int n)
+            {
+                lines = lines.Skip(Math.Max(0, lines.Count - n)).ToList();
+            }
+            first = false;
+            foreach (var (s, line) in lines)
+            {
+                onLine(s, line);
+            }
+        }
+        while (true)
+        {
+            // Whether it runs is asked first: its output is complete once it is seen ended.
+            bool running = ProcessTracker.Running(m, name, id);
+            Flush(final: !running);
+            if (!running)
+            {
+                return true;
+            }
+            if (cancel.WaitHandle.WaitOne(50))
+            {
+                return false;
+            }
+        }
+    }
+
     /// <summary>
     /// Passes the container's stdout and stderr lines to <paramref name="onLine"/> as they are written, until its main
     /// process has ended (returns the container, exit code filled in) or <paramref name="cancel"/> is set (returns null).

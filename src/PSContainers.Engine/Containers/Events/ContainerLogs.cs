@@ -10,7 +10,7 @@ public enum LogStream
 }
 
 /// <summary>Reads the stdout.log and stderr.log the container's main process writes, whole or as they grow.</summary>
-public sealed class ContainerLogs
+public sealed class ContainerLogs : ILogFollower
 {
     private readonly string _stdout;
     private readonly string _stderr;

@@ -63,6 +63,7 @@ internal static class ContainerRemoval
                     m.CGroups.Remove(path, recurse: true, force: true, TimeSpan.FromSeconds(10), cancel);
                 }
             }
+            ProcessTracker.EndAll(m, name, TimeSpan.FromSeconds(3)); // no tracker writes into an entry being removed
             m.Depot.Delete(name);
             m.Log?.Invoke($"removed container '{name}'{(corrupt is null ? "" : " (its depot entry was damaged)")}");
         }

@@ -71,6 +71,9 @@ internal static class ContainerStop
         {
             m.CGroups.Kill(path, TimeSpan.FromSeconds(10), cancel);
         }
+        // What runs outside the cgroup's reach (a container without a cgroup or PID namespace) ends too, and each
+        // tracker records its process's exit before the container's is final.
+        ProcessTracker.EndAll(m, name, TimeSpan.FromSeconds(3));
         if (m.Depot.ReadKeyValues(name, "exit") is null)
         {
             // init died with the rest before it could write: the record says what we did to it.

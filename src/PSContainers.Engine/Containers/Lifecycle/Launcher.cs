@@ -100,8 +100,15 @@ internal static class Launcher
         {
             config.Add("root", spec.RootPath);
         }
+        if (spec.IsSandbox)
+        {
+            config.Add("sandbox", "1"); // no program: the init holds the container open (psc-init/README.md, "Sandbox")
+        }
+        else
+        {
+            config.AddProcess(spec.WorkingDirectory, spec.User is null ? null : (spec.Uid, spec.Gid, spec.Groups), spec.ResourceLimits, spec.Environment, spec.FilePath, spec.ArgumentList);
+        }
         return config
-            .AddProcess(spec.WorkingDirectory, spec.User is null ? null : (spec.Uid, spec.Gid, spec.Groups), spec.ResourceLimits, spec.Environment, spec.FilePath, spec.ArgumentList)
             .Add("stdout", Path.Combine(depotDir, "stdout.log"))
             .Add("stderr", Path.Combine(depotDir, "stderr.log"))
             .ToBytes();

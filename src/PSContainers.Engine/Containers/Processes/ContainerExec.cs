@@ -22,6 +22,9 @@ public sealed record ContainerExecRequest
 
     /// <summary>A name, uid or uid:gid from the container's own /etc/passwd; default the container's user.</summary>
     public string? User { get; init; }
+
+    /// <summary>rlimits by name (as New-Container -ResourceLimit), over the container's own.</summary>
+    public IDictionary<string, object?>? ResourceLimits { get; init; }
 }
 
 /// <summary>
@@ -68,6 +71,11 @@ public static class ContainerExec
         SpecValidator.WorkingDirectory(cwd, root, where);
         string file = SpecValidator.Program(r.FilePath, root, cwd, env.TryGetValue("PATH", out string? path) ? path : SpecValidator.DefaultPath, where);
         SpecValidator.Arguments(r.ArgumentList);
+        var rlimits = new Dictionary<string, RLimitValue>(spec.ResourceLimits, StringComparer.Ordinal);
+        foreach (var (key, value) in r.ResourceLimits ?? new Dictionary<string, object?>())
+        {
+            rlimits[key.ToLowerInvariant()] = RLimits.Parse(key, value);
+        }
         (int Uid, int Gid, int[] Groups)? ids = r.User is not null
             ? Users.Resolve(r.User, root)
             : spec.User is not null ? (spec.Uid, spec.Gid, spec.Groups) : null;
@@ -82,7 +90,7 @@ public static class ContainerExec
         {
             config.Add("cgroup", dir);
         }
-        config.AddProcess(cwd, ids, spec.ResourceLimits, env, file, r.ArgumentList);
+        config.AddProcess(cwd, ids, rlimits, env, file, r.ArgumentList);
         return new PreparedExec(r.Name, file, r.ArgumentList, m.Depot.PathOf(r.Name), state.InitPid, state.InitStartTicks, config.ToBytes());
     }
 

@@ -41,48 +41,7 @@ public sealed partial class PreparedExec
     public int Run(Action<string> onStdout, Action<string> onStderr, CancellationToken cancel)
     {
         cancel.ThrowIfCancellationRequested();
-        if (!PidHandle.IsAlive(_initPid, _initStartTicks))
-        {
-            throw new PscException("ContainerNotRunning", ErrorKind.InvalidOperation, $"Container '{ContainerName}' is no longer running.", ContainerName);
-        }
-        string init = Launcher.InitPath;
-        if (!File.Exists(init))
-        {
-            throw new PscException("InitNotFound", ErrorKind.ObjectNotFound, $"psc-init was not found at {init}; rebuild the module (dotnet build) or set {Launcher.InitVariable}.", init);
-        }
-        // Private (0600): the environment may hold secrets. psc-init reads it once at start; it is removed in finally.
-        string conf = Path.Combine(_depotDir, $"exec-{Guid.NewGuid():N}.conf");
-        try
-        {
-            using var fs = new FileStream(conf, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            });
-            fs.Write(_config);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new PscException("ContainerNotRunning", ErrorKind.InvalidOperation, $"Container '{ContainerName}' cannot take commands: {e.Message}", ContainerName, 0, e);
-        }
-        var psi = new ProcessStartInfo(init)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add("--exec");
-        psi.ArgumentList.Add(conf);
-        Process process;
-        try
-        {
-            process = Process.Start(psi) ?? throw new PscException("InitStart", ErrorKind.NotSpecified, $"Could not start {init}.", init);
-        }
-        catch
-        {
-            TryDelete(conf);
-            throw;
-        }
+        Process process = Launch(_config, out string conf);
         var stdinLock = new object();
         bool stdinClosed = false;
         void CloseStdin()
@@ -134,25 +93,12 @@ public sealed partial class PreparedExec
                         case "o" or "e" when f.Length == 2 && int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n):
                             (f[0] == "o" ? outLines : errLines).Add(reader.ReadBytes(n));
                             break;
-                        case "exec" when f.Length >= 2 && int.TryParse(f[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int errno):
-                            if (errno == 0)
-                            {
-                                Pid = f.Length > 2 && int.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : null;
-                                break;
-                            }
+                        case "exec" when f.Length >= 3 && f[1] == "0":
+                            Pid = int.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : null;
+                            break;
+                        case "exec" or "error" when Failure(f) is PscException failed:
                             cancel.ThrowIfCancellationRequested();
-                            string step = f.Length > 2 ? f[2] : "execve";
-                            throw new PscException($"ContainerExec,{Errno.Name(errno)}", Errno.Kind(errno),
-                                $"Container '{ContainerName}' could not run '{FilePath}': {step} failed: {Errno.Describe(errno)} ({Errno.Name(errno)}).", FilePath, errno);
-                        case "error" when f.Length >= 3 && int.TryParse(f[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out int err):
-                            cancel.ThrowIfCancellationRequested();
-                            if (f[1] == "target")
-                            {
-                                throw new PscException("ContainerNotRunning", ErrorKind.InvalidOperation, $"Container '{ContainerName}' is no longer running.", ContainerName, err);
-                            }
-                            string detail = f.Length > 3 ? f[3] : "";
-                            throw new PscException($"ContainerExecSetup,{Errno.Name(err)}", Errno.Kind(err),
-                                $"Could not enter container '{ContainerName}': {f[1]} failed: {Errno.Describe(err)} ({Errno.Name(err)}) {detail}".TrimEnd(), ContainerName, err);
+                            throw failed;
                         case "exit" when f.Length >= 2 && int.TryParse(f[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int code):
                             exitCode = code;
                             break;
@@ -179,6 +125,74 @@ public sealed partial class PreparedExec
                 TryDelete(conf);
             }
         }
+    }
+
+    /// <summary>Writes the config (private, 0600: the environment may hold secrets) beside the entry and starts psc-init --exec on it.</summary>
+    private Process Launch(byte[] config, out string conf)
+    {
+        if (!PidHandle.IsAlive(_initPid, _initStartTicks))
+        {
+            throw new PscException("ContainerNotRunning", ErrorKind.InvalidOperation, $"Container '{ContainerName}' is no longer running.", ContainerName);
+        }
+        string init = Launcher.InitPath;
+        if (!File.Exists(init))
+        {
+            throw new PscException("InitNotFound", ErrorKind.ObjectNotFound, $"psc-init was not found at {init}; rebuild the module (dotnet build) or set {Launcher.InitVariable}.", init);
+        }
+        // psc-init reads it once at start; it is removed as soon as psc-init answers.
+        conf = Path.Combine(_depotDir, $"exec-{Guid.NewGuid():N}.conf");
+        try
+        {
+            using var fs = new FileStream(conf, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+            fs.Write(config);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PscException("ContainerNotRunning", ErrorKind.InvalidOperation, $"Container '{ContainerName}' cannot take commands: {e.Message}", ContainerName, 0, e);
+        }
+        var psi = new ProcessStartInfo(init)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add("--exec");
+        psi.ArgumentList.Add(conf);
+        try
+        {
+            return Process.Start(psi) ?? throw new PscException("InitStart", ErrorKind.NotSpecified, $"Could not start {init}.", init);
+        }
+        catch
+        {
+            TryDelete(conf);
+            throw;
+        }
+    }
+
+    /// <summary>The error an "exec &lt;errno&gt; ..." (errno not 0) or "error ..." answer means; null for any other line.</summary>
+    private PscException? Failure(string[] f)
+    {
+        if (f[0] == "exec" && f.Length >= 2 && int.TryParse(f[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int errno) && errno != 0)
+        {
+            string step = f.Length > 2 ? f[2] : "execve";
+            return new PscException($"ContainerExec,{Errno.Name(errno)}", Errno.Kind(errno),
+                $"Container '{ContainerName}' could not run '{FilePath}': {step} failed: {Errno.Describe(errno)} ({Errno.Name(errno)}).", FilePath, errno);
+        }
+        if (f[0] == "error" && f.Length >= 3 && int.TryParse(f[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out int err))
+        {
+            if (f[1] == "target")
+            {
+                return new PscException("ContainerNotRunning", ErrorKind.InvalidOperation, $"Container '{ContainerName}' is no longer running.", ContainerName, err);
+            }
+            string detail = f.Length > 3 ? f[3] : "";
+            return new PscException($"ContainerExecSetup,{Errno.Name(err)}", Errno.Kind(err),
+                $"Could not enter container '{ContainerName}': {f[1]} failed: {Errno.Describe(err)} ({Errno.Name(err)}) {detail}".TrimEnd(), ContainerName, err);
+        }
+        return null;
     }
 
     private PscException Protocol(string line, Task<string> stderr) =>

@@ -10,6 +10,9 @@ public sealed partial class ContainerManager
         public string Name { get; init; } = "";
         public string? Group { get; init; }
         public string FilePath { get; init; } = "";
+
+        /// <summary>No program (FilePath and ArgumentList empty): a standing sandbox for Start-ContainerProcess.</summary>
+        public bool Sandbox { get; init; }
         public string[] ArgumentList { get; init; } = Array.Empty<string>();
         public ContainerIsolation Isolation { get; init; } = ContainerIsolation.Default;
         public string? Hostname { get; init; }

@@ -32,7 +32,15 @@ internal static class SpecResolver
         // With a root, a relative program is taken from the root's top and a bare name from the standard directories;
         // without one, from this process's current directory and PATH (New-Container's documented rules).
         string where = root is null ? "" : " in " + root;
-        string file = root is null
+        // No program: a sandbox, whose init holds the namespaces and cgroup until Stop-Container; its processes are
+        // started with Start-ContainerProcess.
+        if (r.Sandbox && (r.FilePath.Length > 0 || r.ArgumentList.Length > 0))
+        {
+            string given = string.Join(' ', new[] { r.FilePath }.Concat(r.ArgumentList)).Trim();
+            throw Native.PscException.Invalid("SandboxTakesNoProgram", $"A sandbox runs no program of its own, but '{given}' was given.", given);
+        }
+        string file = r.Sandbox ? ""
+            : root is null
             ? SpecValidator.Program(r.FilePath, null, Environment.CurrentDirectory, Environment.GetEnvironmentVariable("PATH") ?? SpecValidator.DefaultPath, where)
             : SpecValidator.Program(r.FilePath, root, "/", SpecValidator.DefaultPath, where);
         string cwd = r.WorkingDirectory ?? "/";
