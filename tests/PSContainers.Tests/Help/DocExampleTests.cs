@@ -114,6 +114,17 @@ public sealed class DocExampleTests
             [System.IO.File]::WriteAllText('/tmp/report.py', "#!/usr/bin/python2`nprint('report')`n")
             [System.IO.File]::SetUnixFileMode('/tmp/report.py', [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute')
             """,
+        ["Get-ContainerProcess.md"] = """
+            New-Container -Name box | Start-Container
+            Start-ContainerProcess -Name box /bin/true | Wait-ContainerProcess | Out-Null
+            Start-ContainerProcess -Name box /bin/sleep 600 | Out-Null
+            """,
+        ["Wait-ContainerProcess.md"] = """
+            New-Container -Name box | Start-Container
+            """,
+        ["Stop-ContainerProcess.md"] = """
+            New-Container -Name box | Start-Container
+            """,
         ["Wait-Container.md"] = """
             #before 4
             Remove-Container -Name slow -Force -Confirm:$false
