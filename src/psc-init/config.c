@@ -165,6 +165,7 @@ static const char *parse_record(char *rec)
     else if (!strcmp(k, "target_start")) ok = parse_target_start(val);
     else if (!strcmp(k, "no_new_privs")) ok = parse_nnp(val);
     else if (!strcmp(k, "sandbox")) ok = !strcmp(val, "1") && (cfg.sandbox = true);
+    else if (!strcmp(k, "stdin")) ok = !strcmp(val, "1") && (cfg.stdin_records = true);
     else if (!strcmp(k, "log_max")) ok = parse_num(val, 1ULL << 40, &cfg.log_max) && cfg.log_max >= 4096;
     else if (!strcmp(k, "uid") || !strcmp(k, "gid")) ok = parse_id(k, val);
     else if (!strcmp(k, "groups")) ok = parse_groups(val);
@@ -208,9 +209,11 @@ static const char *check_config(void)
                 return keys[i];
         if (!cfg.target) return "target";
         if (cfg.log_max && !cfg.proc) return "log_max";
+        if (cfg.stdin_records && cfg.proc) return "stdin";     /* a tracked process has no one to read from */
     } else {
         if (cfg.target || cfg.has_target_start) return cfg.target ? "target" : "target_start";
         if (cfg.proc || cfg.log_max) return cfg.proc ? "proc" : "log_max";
+        if (cfg.stdin_records) return "stdin";
         if (!cfg.depot) return "depot";
     }
     /* A sandbox runs no program: its init holds the container open until it is stopped. */

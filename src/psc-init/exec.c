@@ -38,9 +38,10 @@ static struct {
     bool enter_root;
     const int *procs;                 /* cgroup.procs of each cgroup= (cgroups_open) */
     int null, out[2], err[2];
+    int in[2];                        /* stdin=1: the program's stdin pipe (A keeps the write end) */
     int procdir, log;                 /* detached (proc=): the record directory and its output.log */
     unsigned long long logged;        /* bytes in output.log */
-} ex = { .procdir = -1, .log = -1 };
+} ex = { .in = { -1, -1 }, .procdir = -1, .log = -1 };
 
 static const char tags[2] = { 'o', 'e' };    /* the records of the program's stdout and stderr */
 
@@ -52,7 +53,7 @@ static _Noreturn void run_e2(void)
     default_signals();
     if (setsid() < 0)
         fail("setsid", "-");
-    if (dup2(ex.out[1], 1) < 0 || dup2(ex.err[1], 2) < 0)
+    if (dup2(ex.out[1], 1) < 0 || dup2(ex.err[1], 2) < 0 || (ex.in[0] >= 0 && dup2(ex.in[0], 0) < 0))
         fail("dup2", "stdio");
     /* Joining the mount namespace put us at its root; a chroot()ed init has another one. */
     if (ex.enter_root && (fchdir(ex.root) < 0 || chroot(".") < 0))
@@ -144,6 +145,7 @@ static int open_channels(int sv[2])
     if (ex.null < 0)
         die("error open %d /dev/null", errno);
     if (pipe2(ex.out, O_CLOEXEC) < 0 || pipe2(ex.err, O_CLOEXEC) < 0 ||
+        (cfg.stdin_records && pipe2(ex.in, O_CLOEXEC) < 0) ||
         socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         die("error pipe %d -", errno);
     sigset_t set;
@@ -175,6 +177,10 @@ static pid_t fork_e1(int sv[2])
     victim(e1);
     close(ex.out[1]);
     close(ex.err[1]);
+    if (ex.in[0] >= 0) {
+        close(ex.in[0]);
+        fcntl(ex.in[1], F_SETFL, O_NONBLOCK);
+    }
     close(ex.null);
     close(ex.root);
     close(ex.proc);
@@ -332,6 +338,82 @@ static bool relay(int *fd, char tag, bool *out_ok)
     return true;
 }
 
+/* stdin=1: A's stdin is a stream of records from the engine (README.md, "Exec"): "i <n>\n" and n bytes
+ * for the program's stdin, "c\n" to close it; anything else, or EOF, stops the program.  A takes in more
+ * only when what it holds has gone into the pipe, so a program that does not read holds the engine back
+ * (and never A's relay of its output). */
+static struct {
+    char pending[65536];              /* bytes for the program's stdin, from `off` to `len` */
+    size_t off, len;
+    size_t need;                      /* bytes of the current "i" record still to come */
+    char head[24];                    /* a record header being read */
+    size_t hlen;
+    bool close_after;                 /* "c" came: close the pipe once `pending` is written */
+} in;
+
+/* Takes in what A's stdin holds now; false when it says stop (EOF, a read error, a bad record). */
+static bool take_stdin(void)
+{
+    char raw[65536];
+    ssize_t n = read(0, raw, sizeof raw - in.len);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return true;
+    if (n <= 0)
+        return false;
+    for (ssize_t i = 0; i < n;) {
+        if (in.need) {
+            size_t take = (size_t)(n - i) < in.need ? (size_t)(n - i) : in.need;
+            memcpy(in.pending + in.len, raw + i, take);
+            in.len += take;
+            in.need -= take;
+            i += (ssize_t)take;
+            continue;
+        }
+        char c = raw[i++];
+        if (c != '\n') {
+            if (in.hlen + 1 >= sizeof in.head)
+                return false;
+            in.head[in.hlen++] = c;
+            continue;
+        }
+        in.head[in.hlen] = '\0';
+        in.hlen = 0;
+        unsigned long long len;
+        if (!strcmp(in.head, "c"))
+            in.close_after = true;
+        else if (in.head[0] == 'i' && in.head[1] == ' ' && parse_num(in.head + 2, sizeof in.pending, &len))
+            in.need = (size_t)len;
+        else
+            return false;
+    }
+    return true;
+}
+
+/* Writes what is pending into the program's stdin; closes it when "c" came and all is written, or when the
+ * program closed its end (EPIPE: the rest is dropped, as a pipe to a process that stopped reading). */
+static void feed_stdin(void)
+{
+    while (ex.in[1] >= 0 && in.off < in.len) {
+        ssize_t w = write(ex.in[1], in.pending + in.off, in.len - in.off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno == EAGAIN)
+            return;
+        if (w < 0) {
+            close(ex.in[1]);
+            ex.in[1] = -1;
+            break;
+        }
+        in.off += (size_t)w;
+    }
+    if (in.off == in.len)
+        in.off = in.len = 0;
+    if (ex.in[1] >= 0 && in.close_after && !in.len && !in.need) {
+        close(ex.in[1]);
+        ex.in[1] = -1;
+    }
+}
+
 /* Relays both pipes until the program (`e2`) ends, stopping it when stdin, a signal or a failed
  * write to stdout says so; reaps every child meanwhile.  Returns the program's wait status. */
 static int relay_until_exit(int sigfd, pid_t e2, int fds[2], bool *out_ok)
@@ -348,14 +430,24 @@ static int relay_until_exit(int sigfd, pid_t e2, int fds[2], bool *out_ok)
             }
         if (done)
             return wstatus;
-        struct pollfd p[4] = { { sigfd, POLLIN, 0 }, { stopping || ex.log >= 0 ? -1 : 0, POLLIN, 0 },
-                               { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
-        if (poll(p, 4, -1) < 0)
+        /* stdin: a control channel, or with stdin=1 the records of the program's stdin, taken only when
+         * what came before is written (or the program's stdin is closed, and what comes is dropped). */
+        bool room = !cfg.stdin_records || ex.in[1] < 0 || in.len == 0;
+        struct pollfd p[5] = { { sigfd, POLLIN, 0 }, { stopping || ex.log >= 0 || !room ? -1 : 0, POLLIN, 0 },
+                               { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 },
+                               { ex.in[1] >= 0 && in.len ? ex.in[1] : -1, POLLOUT, 0 } };
+        if (poll(p, 5, -1) < 0)
             continue;
         for (int i = 0; i < 2; i++)
             if (p[2 + i].revents)
                 relay(&fds[i], tags[i], out_ok);
-        bool stop = !*out_ok || p[1].revents;
+        bool stop = !*out_ok;
+        if (p[1].revents)
+            stop |= cfg.stdin_records ? !take_stdin() : true;
+        if (cfg.stdin_records && ex.in[1] < 0)
+            in.len = in.off = 0;          /* the program closed its stdin: drop what comes */
+        if (cfg.stdin_records)
+            feed_stdin();
         if (p[0].revents && stop_signal(sigfd) && ex.log < 0)
             stop = true;              /* detached: nothing but the program's end stops the relay */
         if (stop && !stopping) {

@@ -38,6 +38,7 @@ struct config {
     const char *proc;                 /* exec mode: the process's record directory (detached: tracked) */
     unsigned long long log_max;       /* exec mode with proc: output.log's size before it rotates */
     bool sandbox;                     /* start mode: no program, the init holds the container open */
+    bool stdin_records;               /* exec mode: A's stdin carries the program's stdin as records */
     const char **cgroups, **env, **argv;
     int ncgroups, nenv, nargs, ns, nrl, ngroups;
     bool has_uid, has_gid, has_groups, nnp, has_target_start;

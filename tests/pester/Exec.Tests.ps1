@@ -115,6 +115,68 @@ Describe 'Invoke-ContainerCommand' {
     }
 }
 
+Describe 'Invoke-ContainerCommand stdin, exit status and bytes' {
+    BeforeAll {
+        New-Container -Name feed | Start-Container
+    }
+    AfterAll {
+        Remove-Container -Name feed -Force -Confirm:$false -ErrorAction SilentlyContinue
+    }
+
+    It 'takes pipeline input as the program''s stdin, strings as lines, and closes it at the end of input' {
+        'one', 'two', 'three' | Invoke-ContainerCommand -Name feed /bin/sh -c 'cat -n; echo eof' |
+            Should -Be @("     1`tone", "     2`ttwo", "     3`tthree", 'eof')
+        $LASTEXITCODE | Should -Be 0
+    }
+
+    It 'passes bytes as bytes, a byte[] whole, and returns bytes unmangled with -AsByteStream' {
+        [byte[]](0, 1, 255, 10) | Invoke-ContainerCommand -Name feed /bin/sh -c 'od -An -tx1' | ForEach-Object Trim | Should -Be '00 01 ff 0a'
+        , [byte[]](0, 200, 13, 10) | Invoke-ContainerCommand -Name feed /bin/sh -c 'od -An -tx1' | ForEach-Object Trim | Should -Be '00 c8 0d 0a'
+        $out = @(Invoke-ContainerCommand -Name feed /bin/sh -c 'printf "\000\001\377\r\nabc"' -AsByteStream)
+        $bytes = [byte[]]@($out | ForEach-Object { $_ })
+        $out[0].GetType() | Should -Be ([byte[]])
+        $bytes | Should -Be ([byte[]](0, 1, 255, 13, 10, 97, 98, 99))
+    }
+
+    It 'streams a large input to a slow reader without buffering it whole, and stops feeding a program that quit' {
+        $lines = 1..50000 | ForEach-Object { "line $_" }
+        ($lines | Invoke-ContainerCommand -Name feed /bin/sh -c 'sleep 0.5; wc -l').Trim() | Should -Be '50000'
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        1..200000 | Invoke-ContainerCommand -Name feed -- head -n 2 | Should -Be @('1', '2')
+        $LASTEXITCODE | Should -Be 0
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 60
+    }
+
+    It 'sets $LASTEXITCODE and makes $? false on a non-zero exit, as a native command, without an error record' {
+        $Error.Clear()
+        Invoke-ContainerCommand -Name feed /bin/sh -c 'exit 3'
+        $ok = $?
+        $ok | Should -BeFalse
+        $LASTEXITCODE | Should -Be 3
+        $Error.Count | Should -Be 0
+        Invoke-ContainerCommand -Name feed /bin/true
+        $ok = $?
+        $ok | Should -BeTrue
+        $LASTEXITCODE | Should -Be 0
+    }
+
+    It 'raises ProgramExitedWithNonZeroCode under $PSNativeCommandUseErrorActionPreference' {
+        $PSNativeCommandUseErrorActionPreference = $true
+        { Invoke-ContainerCommand -Name feed /bin/sh -c 'exit 4' -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ProgramExitedWithNonZeroCode,PSContainers.Commands.InvokeContainerCommandCommand'
+        $LASTEXITCODE | Should -Be 4
+    }
+
+    It 'applies -ResourceLimit over the container''s rlimits' {
+        Invoke-ContainerCommand -Name feed /bin/sh -c 'ulimit -n; ulimit -Hn' -ResourceLimit @{ nofile = '50:60' } | Should -Be @('50', '60')
+    }
+
+    It 'refuses a bad -ResourceLimit before anything runs' {
+        { Invoke-ContainerCommand -Name feed /bin/true -ResourceLimit @{ nofile = 'lots' } -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidResourceLimit,*'
+    }
+}
+
 Describe 'Invoke-ContainerCommand -AsJob' {
     BeforeAll {
         New-Container -Name jobbox /bin/sleep -ArgumentList 300 | Start-Container

@@ -14,6 +14,7 @@ namespace PSContainers.Commands;
 [Cmdlet(VerbsLifecycle.Invoke, "ContainerCommand", DefaultParameterSetName = "Name")]
 [OutputType(typeof(string))]
 [OutputType(typeof(ContainerCommandJob))]
+[OutputType(typeof(byte[]))]
 public sealed class InvokeContainerCommandCommand : PscCommandBase
 {
     private readonly CancellationTokenSource _stop = new();
@@ -51,20 +52,81 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
     [Parameter]
     public SwitchParameter AsJob { get; set; }
 
+    /// <summary>rlimits by name, as New-Container -ResourceLimit: a number, 'unlimited', or 'soft:hard'.</summary>
+    [Parameter]
+    public Hashtable? ResourceLimit { get; set; }
+
+    /// <summary>The program's stdout as the bytes it wrote (byte[] chunks), not as lines of text.</summary>
+    [Parameter]
+    public SwitchParameter AsByteStream { get; set; }
+
+    /// <summary>
+    /// Pipeline input, the program's stdin (with -Name): strings as lines, bytes and byte arrays as they are, other
+    /// objects as their text; stdin is closed at the end of input. Without pipeline input stdin is /dev/null.
+    /// </summary>
+    [Parameter(ParameterSetName = "Name", ValueFromPipeline = true)]
+    public PSObject? StandardInput { get; set; }
+
+    private BlockingCollection<(bool IsError, object Item)>? _queue;
+    private Task<int>? _running;
+    private ExecInput? _input;
+    private bool _stdinMode;
+
+    private ContainerExecRequest Request(string name) => new()
+    {
+        Name = name,
+        FilePath = FilePath,
+        ArgumentList = ArgumentList ?? Array.Empty<string>(),
+        Environment = Environment?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value?.ToString() ?? ""),
+        WorkingDirectory = WorkingDirectory,
+        User = User,
+        ResourceLimits = ResourceLimit?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value),
+    };
+
+    protected override void BeginProcessing()
+    {
+        // With -Name and pipeline input, the input is the program's stdin: the program starts now and takes each
+        // object as it comes, as a native command in a pipeline does.
+        _stdinMode = ParameterSetName == "Name" && MyInvocation.ExpectingInput && !AsJob;
+        if (!_stdinMode)
+        {
+            return;
+        }
+        PreparedExec? exec = null;
+        if (!Try(() => exec = ContainerExec.Prepare(Containers, Request(Name)), Name) || exec is null)
+        {
+            _stdinMode = false;
+            _input = null;
+            _failedBeforeStart = true;
+            return;
+        }
+        _input = new ExecInput();
+        Launch(exec, _input);
+    }
+
+    private bool _failedBeforeStart;
+
     protected override void ProcessRecord()
     {
-        string name = InputObject?.Name ?? Name;
-        var request = new ContainerExecRequest
+        if (_stdinMode)
         {
-            Name = name,
-            FilePath = FilePath,
-            ArgumentList = ArgumentList ?? Array.Empty<string>(),
-            Environment = Environment?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value?.ToString() ?? ""),
-            WorkingDirectory = WorkingDirectory,
-            User = User,
-        };
+            foreach (byte[] chunk in Chunks(StandardInput))
+            {
+                while (!_input!.TryAdd(chunk, TimeSpan.FromMilliseconds(20)))
+                {
+                    Drain(wait: false); // the program is not reading yet: show what it wrote meanwhile
+                }
+            }
+            Drain(wait: false);
+            return;
+        }
+        if (_failedBeforeStart)
+        {
+            return;
+        }
+        string name = InputObject?.Name ?? Name;
         PreparedExec? exec = null;
-        if (!Try(() => exec = ContainerExec.Prepare(Containers, request), name) || exec is null)
+        if (!Try(() => exec = ContainerExec.Prepare(Containers, Request(name)), name) || exec is null)
         {
             return;
         }
@@ -77,40 +139,84 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
             WriteObject(job);
             return;
         }
-        RunHere(exec, name);
+        Launch(exec, null);
+        Finish(name);
     }
 
-    /// <summary>
-    /// The program runs on a worker thread; its lines are queued and written here, on the pipeline thread, until it
-    /// ends. Whatever ends this early (Ctrl+C, a stopped pipeline, -ErrorAction Stop) kills the program first.
-    /// </summary>
-    private void RunHere(PreparedExec exec, string name)
+    protected override void EndProcessing()
     {
-        using var queue = new BlockingCollection<(bool IsError, string Line)>();
-        var task = Task.Run(() =>
+        if (_stdinMode)
+        {
+            _input!.Complete();
+            Finish(Name);
+        }
+    }
+
+    /// <summary>One pipeline object as stdin bytes: a byte or byte[] as it is, a string as a line, anything else as its text.</summary>
+    private static IEnumerable<byte[]> Chunks(PSObject? input)
+    {
+        object? value = input?.BaseObject;
+        byte[] bytes = value switch
+        {
+            null => Array.Empty<byte>(),
+            byte b => new[] { b },
+            byte[] a => a,
+            string str => System.Text.Encoding.UTF8.GetBytes(str + "\n"),
+            _ => System.Text.Encoding.UTF8.GetBytes(LanguagePrimitives.ConvertTo<string>(input) + "\n"),
+        };
+        for (int i = 0; i < bytes.Length; i += ExecInput.MaxChunk)
+        {
+            yield return bytes[i..Math.Min(bytes.Length, i + ExecInput.MaxChunk)];
+        }
+    }
+
+    /// <summary>Starts the program on a worker thread; its output is queued, and written on the pipeline thread by <see cref="Drain"/>.</summary>
+    private void Launch(PreparedExec exec, ExecInput? input)
+    {
+        var queue = new BlockingCollection<(bool IsError, object Item)>();
+        _queue = queue;
+        Action<byte[]>? bytes = AsByteStream ? b => queue.Add((false, b)) : null;
+        _running = Task.Run(() =>
         {
             try
             {
-                return exec.Run(line => queue.Add((false, line)), line => queue.Add((true, line)), _stop.Token);
+                return exec.Run(line => queue.Add((false, line)), line => queue.Add((true, line)), _stop.Token, input, bytes);
             }
             finally
             {
                 queue.CompleteAdding();
             }
         });
+    }
+
+    /// <summary>Writes what the program wrote so far; with <paramref name="wait"/>, until it has ended.</summary>
+    private void Drain(bool wait)
+    {
+        var queue = _queue!;
+        while (wait ? queue.TryTake(out var item, Timeout.Infinite) : queue.TryTake(out item))
+        {
+            if (item.IsError)
+            {
+                WriteError(Errors.FromStderr((string)item.Item));
+            }
+            else
+            {
+                WriteObject(item.Item, enumerateCollection: false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes the rest of the output until the program ends, then its exit code as $LASTEXITCODE and, when it is not 0,
+    /// $? false (as a native command). Whatever ends this early (Ctrl+C, a stopped pipeline, -ErrorAction Stop) kills
+    /// the program first.
+    /// </summary>
+    private void Finish(string name)
+    {
+        var task = _running!;
         try
         {
-            foreach (var (isError, line) in queue.GetConsumingEnumerable())
-            {
-                if (isError)
-                {
-                    WriteError(Errors.FromStderr(line));
-                }
-                else
-                {
-                    WriteObject(line);
-                }
-            }
+            Drain(wait: true);
         }
         finally
         {
@@ -119,10 +225,16 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
                 _stop.Cancel();
             }
             ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
+            _queue!.Dispose();
         }
         try
         {
-            SessionState.PSVariable.Set("LASTEXITCODE", task.GetAwaiter().GetResult());
+            int code = task.GetAwaiter().GetResult();
+            SessionState.PSVariable.Set("global:LASTEXITCODE", code); // where a native command sets it
+            if (code != 0)
+            {
+                NativeStatus.Failed(this, $"Program '{FilePath}' in container '{name}' ended with exit code {code}.", code);
+            }
         }
         catch (PscException e)
         {

@@ -104,6 +104,15 @@ public sealed class ExecProtocolTests
     }
 
     [SkippableFact]
+    public void ATrackedProcessTakesNoStdinRecords()
+    {
+        Skip.IfNot(Tmds.Linux.LibC.geteuid() == 0, "needs root");
+        using var run = new RawExec(("target", "1"), ("proc", "/tmp"), ("stdin", "1"), ("arg", "/bin/true"));
+        Assert.Equal("error config 22 stdin\n", Encoding.UTF8.GetString(run.ReadAll()));
+        Assert.Equal(1, run.Process.ExitCode);
+    }
+
+    [SkippableFact]
     public void ATargetWithAnotherStartTimeOrNoneIsNeverEntered()
     {
         using var h = new ContainerHost();

@@ -265,6 +265,7 @@ public class InitTests
     [SkippableTheory]
     [InlineData("proc", "/tmp")]
     [InlineData("log_max", "65536")]
+    [InlineData("stdin", "1")]
     [InlineData("sandbox", "yes")]
     public void RecordsOfATrackedExecOrABadSandboxRecordAreRefusedAtAStart(string key, string value)
     {

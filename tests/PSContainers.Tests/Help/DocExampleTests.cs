@@ -67,6 +67,9 @@ public sealed class DocExampleTests
             """,
         ["Invoke-ContainerCommand.md"] = """
             New-Container -Name cache /bin/sleep -ArgumentList 3600 -Hostname cache | Start-Container
+            #before 9
+            Remove-Container -Name cache -Force -Confirm:$false
+            New-Container -Name cache /bin/sleep -ArgumentList 3600 -Hostname cache | Start-Container
             """,
         ["Move-Process.md"] = """
             $null = New-CGroup -Path web -MemoryLimit 256MB; $null = New-CGroup -Path db

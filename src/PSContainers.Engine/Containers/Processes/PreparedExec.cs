@@ -38,10 +38,17 @@ public sealed partial class PreparedExec
     /// Runs the program and blocks until it ends; each stdout/stderr line goes to the callbacks on this thread. Returns the
     /// exit code (128+n for signal n). Cancellation stops it (and its session) and throws OperationCanceledException.
     /// </summary>
-    public int Run(Action<string> onStdout, Action<string> onStderr, CancellationToken cancel)
+    public int Run(Action<string> onStdout, Action<string> onStderr, CancellationToken cancel) => Run(onStdout, onStderr, cancel, null, null);
+
+    /// <summary>
+    /// As <see cref="Run(Action{string}, Action{string}, CancellationToken)"/>; with <paramref name="input"/> the
+    /// program's stdin is fed from it (and closed when it completes; else stdin is /dev/null); with
+    /// <paramref name="onStdoutBytes"/> stdout arrives as the bytes the program wrote, not as lines.
+    /// </summary>
+    public int Run(Action<string> onStdout, Action<string> onStderr, CancellationToken cancel, ExecInput? input, Action<byte[]>? onStdoutBytes)
     {
         cancel.ThrowIfCancellationRequested();
-        Process process = Launch(_config, out string conf);
+        Process process = Launch(input is null ? _config : _config.Concat("stdin=1\0"u8.ToArray()).ToArray(), out string conf);
         var stdinLock = new object();
         bool stdinClosed = false;
         void CloseStdin()
@@ -67,9 +74,28 @@ public sealed partial class PreparedExec
         {
             // psc-init kills the program's session and reports; if it cannot, psc-init itself dies and the program
             // with it (its parent-death signal).
-            CloseStdin();
+            // The timer first: closing waits for a stdin write that a program not reading its input may hold up.
             killTimer = new Timer(_ => TryKill(process), null, TimeSpan.FromSeconds(5), Timeout.InfiniteTimeSpan);
+            CloseStdin();
         });
+        Task? feeder = null;
+        void Feed()
+        {
+            // Only once the program runs: before that, anything on psc-init's stdin aborts the start.
+            feeder ??= Task.Run(() => input!.WriteTo(chunk =>
+            {
+                lock (stdinLock)
+                {
+                    if (stdinClosed)
+                    {
+                        throw new OperationCanceledException();
+                    }
+                    Stream s = process.StandardInput.BaseStream;
+                    s.Write(chunk);
+                    s.Flush();
+                }
+            }, cancel));
+        }
         using (process)
         {
             var stderr = process.StandardError.ReadToEndAsync();
@@ -91,10 +117,22 @@ public sealed partial class PreparedExec
                     switch (f[0])
                     {
                         case "o" or "e" when f.Length == 2 && int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n):
-                            (f[0] == "o" ? outLines : errLines).Add(reader.ReadBytes(n));
+                            byte[] bytes = reader.ReadBytes(n);
+                            if (f[0] == "o" && onStdoutBytes is not null)
+                            {
+                                onStdoutBytes(bytes);
+                            }
+                            else
+                            {
+                                (f[0] == "o" ? outLines : errLines).Add(bytes);
+                            }
                             break;
                         case "exec" when f.Length >= 3 && f[1] == "0":
                             Pid = int.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : null;
+                            if (input is not null)
+                            {
+                                Feed();
+                            }
                             break;
                         case "exec" or "error" when Failure(f) is PscException failed:
                             cancel.ThrowIfCancellationRequested();
@@ -116,6 +154,14 @@ public sealed partial class PreparedExec
             {
                 reg.Dispose();
                 CloseStdin();
+                input?.Abandon();
+                try
+                {
+                    feeder?.Wait(TimeSpan.FromSeconds(5));
+                }
+                catch (AggregateException)
+                {
+                }
                 if (!process.WaitForExit(5000))
                 {
                     TryKill(process);
