@@ -34,6 +34,7 @@
         'Get-ContainerProcess'
         'Wait-ContainerProcess'
         'Stop-ContainerProcess'
+        'Enter-Container'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

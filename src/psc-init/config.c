@@ -131,6 +131,21 @@ static bool parse_target_start(const char *val)
     return true;
 }
 
+/* tty=<cols>x<rows>, each 1 to 9999 */
+static bool parse_tty(char *val)
+{
+    unsigned long long c, r;
+    char *x = strchr(val, 'x');
+    if (!x)
+        return false;
+    *x = '\0';
+    if (!parse_num(val, 9999, &c) || !parse_num(x + 1, 9999, &r) || !c || !r)
+        return false;
+    cfg.tty_cols = (unsigned)c;
+    cfg.tty_rows = (unsigned)r;
+    return true;
+}
+
 /* no_new_privs=0|1 */
 static bool parse_nnp(const char *val)
 {
@@ -166,6 +181,8 @@ static const char *parse_record(char *rec)
     else if (!strcmp(k, "no_new_privs")) ok = parse_nnp(val);
     else if (!strcmp(k, "sandbox")) ok = !strcmp(val, "1") && (cfg.sandbox = true);
     else if (!strcmp(k, "stdin")) ok = !strcmp(val, "1") && (cfg.stdin_records = true);
+    else if (!strcmp(k, "tty")) ok = parse_tty(val);
+    else if (!strcmp(k, "attach_wait")) ok = !strcmp(val, "1") && (cfg.attach_wait = true);
     else if (!strcmp(k, "log_max")) ok = parse_num(val, 1ULL << 40, &cfg.log_max) && cfg.log_max >= 4096;
     else if (!strcmp(k, "uid") || !strcmp(k, "gid")) ok = parse_id(k, val);
     else if (!strcmp(k, "groups")) ok = parse_groups(val);
@@ -210,10 +227,13 @@ static const char *check_config(void)
         if (!cfg.target) return "target";
         if (cfg.log_max && !cfg.proc) return "log_max";
         if (cfg.stdin_records && cfg.proc) return "stdin";     /* a tracked process has no one to read from */
+        if (cfg.tty_cols && !cfg.proc) return "tty";           /* a pty is attached to through its tracker */
+        if (cfg.attach_wait && !cfg.tty_cols) return "attach_wait";
     } else {
         if (cfg.target || cfg.has_target_start) return cfg.target ? "target" : "target_start";
         if (cfg.proc || cfg.log_max) return cfg.proc ? "proc" : "log_max";
-        if (cfg.stdin_records) return "stdin";
+        if (cfg.stdin_records || cfg.tty_cols || cfg.attach_wait)
+            return cfg.stdin_records ? "stdin" : cfg.tty_cols ? "tty" : "attach_wait";
         if (!cfg.depot) return "depot";
     }
     /* A sandbox runs no program: its init holds the container open until it is stopped. */

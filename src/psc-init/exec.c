@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 /* Joined in this order: user first (its capabilities allow the rest), pid last. */
@@ -39,9 +40,10 @@ static struct {
     const int *procs;                 /* cgroup.procs of each cgroup= (cgroups_open) */
     int null, out[2], err[2];
     int in[2];                        /* stdin=1: the program's stdin pipe (A keeps the write end) */
+    int master;                       /* tty=: the pty's master, passed by E2 */
     int procdir, log;                 /* detached (proc=): the record directory and its output.log */
     unsigned long long logged;        /* bytes in output.log */
-} ex = { .in = { -1, -1 }, .procdir = -1, .log = -1 };
+} ex = { .out = { -1, -1 }, .err = { -1, -1 }, .in = { -1, -1 }, .master = -1, .procdir = -1, .log = -1 };
 
 static const char tags[2] = { 'o', 'e' };    /* the records of the program's stdout and stderr */
 
@@ -53,11 +55,13 @@ static _Noreturn void run_e2(void)
     default_signals();
     if (setsid() < 0)
         fail("setsid", "-");
-    if (dup2(ex.out[1], 1) < 0 || dup2(ex.err[1], 2) < 0 || (ex.in[0] >= 0 && dup2(ex.in[0], 0) < 0))
+    if (!cfg.tty_cols && (dup2(ex.out[1], 1) < 0 || dup2(ex.err[1], 2) < 0 || (ex.in[0] >= 0 && dup2(ex.in[0], 0) < 0)))
         fail("dup2", "stdio");
     /* Joining the mount namespace put us at its root; a chroot()ed init has another one. */
     if (ex.enter_root && (fchdir(ex.root) < 0 || chroot(".") < 0))
         fail("chroot", "/proc/%d/root", (int)cfg.target);
+    if (cfg.tty_cols)
+        open_pty_here();              /* the container's own /dev/ptmx, now that we see its root */
     setup_process();
     /* After the id changes: they clear the parent-death signal. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
@@ -144,7 +148,8 @@ static int open_channels(int sv[2])
     ex.null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (ex.null < 0)
         die("error open %d /dev/null", errno);
-    if (pipe2(ex.out, O_CLOEXEC) < 0 || pipe2(ex.err, O_CLOEXEC) < 0 ||
+    bool pipes = !cfg.tty_cols;       /* on a pty the program's 0-2 are the pty */
+    if ((pipes && (pipe2(ex.out, O_CLOEXEC) < 0 || pipe2(ex.err, O_CLOEXEC) < 0)) ||
         (cfg.stdin_records && pipe2(ex.in, O_CLOEXEC) < 0) ||
         socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         die("error pipe %d -", errno);
@@ -175,8 +180,10 @@ static pid_t fork_e1(int sv[2])
     sock = sv[0];
     close(sv[1]);
     victim(e1);
-    close(ex.out[1]);
-    close(ex.err[1]);
+    if (ex.out[1] >= 0) {
+        close(ex.out[1]);
+        close(ex.err[1]);
+    }
     if (ex.in[0] >= 0) {
         close(ex.in[0]);
         fcntl(ex.in[1], F_SETFL, O_NONBLOCK);
@@ -235,7 +242,10 @@ static pid_t await_program(int sigfd, pid_t e1, char *xmsg, size_t size)
             break;
         if (msg[0] == 'P')
             victim(e2 = (pid_t)atoi(msg + 2));
-        else if (msg[0] == 'X')
+        else if (msg[0] == 'T' && passed_fd >= 0) {
+            ex.master = passed_fd;    /* E2's pty */
+            passed_fd = -1;
+        } else if (msg[0] == 'X')
             snprintf(xmsg, size, "%s", msg + 2);
         else
             die("error %s", msg[0] == 'E' ? msg + 2 : "protocol 71 unexpected message");
@@ -328,13 +338,17 @@ static bool relay(int *fd, char tag, bool *out_ok)
     ssize_t n = read(*fd, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return false;
-    if (n <= 0) {
+    if (n <= 0) {                     /* EOF, or EIO from a pty whose last slave is closed */
+        if (*fd == ex.master)
+            ex.master = -1;
         close(*fd);
         *fd = -1;
         return false;
     }
     if (*out_ok && !emit(tag, buf, (size_t)n))
         *out_ok = false;              /* the engine is gone: stop the program */
+    if (*fd == ex.master)
+        attach_output(buf, (size_t)n);
     return true;
 }
 
@@ -433,11 +447,20 @@ static int relay_until_exit(int sigfd, pid_t e2, int fds[2], bool *out_ok)
         /* stdin: a control channel, or with stdin=1 the records of the program's stdin, taken only when
          * what came before is written (or the program's stdin is closed, and what comes is dropped). */
         bool room = !cfg.stdin_records || ex.in[1] < 0 || in.len == 0;
-        struct pollfd p[5] = { { sigfd, POLLIN, 0 }, { stopping || ex.log >= 0 || !room ? -1 : 0, POLLIN, 0 },
+        struct pollfd p[5 + 1 + 8] = { { sigfd, POLLIN, 0 }, { stopping || ex.log >= 0 || !room ? -1 : 0, POLLIN, 0 },
                                { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 },
                                { ex.in[1] >= 0 && in.len ? ex.in[1] : -1, POLLOUT, 0 } };
-        if (poll(p, 5, -1) < 0)
+        int np = 5;
+        if (ex.master >= 0)
+            attach_poll(p, &np);      /* the attach socket and its clients */
+        if (poll(p, (nfds_t)np, -1) < 0)
             continue;
+        bool redraw = false;
+        if (ex.master >= 0 && attach_events(p + 5, np - 5, ex.master, &redraw) && redraw) {
+            pid_t fg = tcgetpgrp(ex.master);   /* a client attached or resized: the program redraws */
+            if (fg > 0)
+                kill(-fg, SIGWINCH);
+        }
         for (int i = 0; i < 2; i++)
             if (p[2 + i].revents)
                 relay(&fds[i], tags[i], out_ok);
@@ -570,6 +593,10 @@ int exec_main(const char *path)
         waitpid(e2, NULL, 0);         /* it _exit()s right after saying X */
         return 1;
     }
+    if (cfg.tty_cols && ex.master < 0)
+        die("error setup 71 the program's pty did not arrive");
+    if (ex.master >= 0 && attach_listen(ex.procdir) < 0)
+        die("error attach %d %s/attach.sock", errno, cfg.proc);
     if (ex.log >= 0) {
         record_process_start(e2, now_ns(CLOCK_REALTIME));
         status("exec 0 %d", (int)e2);
@@ -582,15 +609,20 @@ int exec_main(const char *path)
     } else
         status("exec 0 %d", (int)e2);
 
-    int fds[2] = { ex.out[0], ex.err[0] };
+    int fds[2] = { ex.master >= 0 ? ex.master : ex.out[0], ex.master >= 0 ? -1 : ex.err[0] };
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
-    fcntl(fds[1], F_SETFL, O_NONBLOCK);
+    if (fds[1] >= 0)
+        fcntl(fds[1], F_SETFL, O_NONBLOCK);
     bool out_ok = true;
     int wstatus = relay_until_exit(sigfd, e2, fds, &out_ok);
     relay_rest(fds, &out_ok);
     int sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
     if (ex.log >= 0)
         record_process_exit(wstatus);
+    if (cfg.attach_wait)
+        attach_linger(5000);
+    if (ex.procdir >= 0)
+        attach_close(ex.procdir);
     else
         status("exit %d %d", sig ? 128 + sig : WEXITSTATUS(wstatus), sig);
     return 0;

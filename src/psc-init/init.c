@@ -144,6 +144,15 @@ static void loopback_up(void)
     close(s);
 }
 
+/* In a new mount namespace: a devpts instance of the container's own on /dev/pts (where its root has one), and
+ * /dev/ptmx bound to its ptmx, so the ptys of the container's terminals are not the host's.  A root without
+ * them, or a kernel that refuses, keeps /dev as it is. */
+static void own_devpts(void)
+{
+    if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") == 0)
+        mount("/dev/pts/ptmx", "/dev/ptmx", NULL, MS_BIND, NULL);
+}
+
 /* Inside the namespaces, after everything on the host side is open: the root, /proc of the new
  * PID namespace, the hostname, the loopback. */
 static void enter_container(bool pidns)
@@ -155,6 +164,8 @@ static void enter_container(bool pidns)
     if (pidns && (cfg.ns & CLONE_NEWNS) &&
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         fail("mount_proc", "/proc");
+    if (cfg.ns & CLONE_NEWNS)
+        own_devpts();
     if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0)
         fail("sethostname", "%s", cfg.hostname);
     if (cfg.ns & CLONE_NEWNET)

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,20 +107,42 @@ char hear(void)
 }
 
 /* A: one message and its sender's pid (in our PID namespace; A's end has SO_PASSCRED when it needs
- * it); returns 0 on EOF. */
+ * it); returns 0 on EOF.  A descriptor passed with it (SCM_RIGHTS: the master of a pty) lands in
+ * `passed_fd`. */
+int passed_fd = -1;
+
 ssize_t listen_sock(char *buf, size_t size, pid_t *sender)
 {
-    union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(struct ucred))]; } ctl;
+    union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))]; } ctl;
     struct iovec iov = { buf, size - 1 };
     struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl, .msg_controllen = sizeof ctl };
     ssize_t n;
     while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
     buf[n > 0 ? n : 0] = '\0';
     *sender = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
             *sender = ((struct ucred *)CMSG_DATA(c))->pid;
+        else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+            memcpy(&passed_fd, CMSG_DATA(c), sizeof passed_fd);
+    }
     return n;
+}
+
+/* Sends one message `what` with descriptor `fd` attached (SCM_RIGHTS). */
+int send_fd(const char *what, int fd)
+{
+    union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } ctl;
+    struct iovec iov = { (void *)what, strlen(what) };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl, .msg_controllen = sizeof ctl };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    ssize_t n;
+    while ((n = sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {}
+    return n < 0 ? -1 : 0;
 }
 
 /* A setup step below A failed: report it, then wait for A's SIGKILL instead of exiting, so C

@@ -6,6 +6,7 @@
  *   psc-init --serve                start one per request on stdin (serve.c): the engine keeps a few
  *                                   of these, so a start costs no exec of psc-init
  *   psc-init --exec <config-file>   run one more program in a running one (exec.c)
+ *   psc-init --attach <dir>         join this terminal to a tracked process's pty (tty.c)
  */
 #include "psc-init.h"
 
@@ -22,6 +23,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (argc == 3 && !strcmp(argv[1], "--exec"))
         return exec_main(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "--attach"))
+        return attach_main(argv[2]);
     if (argc == 2 && !strcmp(argv[1], "--serve")) {
         serve_arg = argv[1];
         return serve_main();
@@ -29,7 +32,7 @@ int main(int argc, char **argv)
     if (argc != 2) {
         errno = EINVAL;
         die("error config %d %s", errno,
-            "usage: psc-init <config-file> | psc-init --serve | psc-init --exec <config-file>");
+            "usage: psc-init <config-file> | psc-init --serve | psc-init --exec <config-file> | psc-init --attach <dir>");
     }
     load_config_file(argv[1]);
     launch();

@@ -13,6 +13,8 @@
  *   init.c     C, the init, and D, the main process
  *   exec.c     exec mode: A, E1 and E2; with proc=, A stays as the process's tracker
  *   serve.c    --serve: the request loop
+ *   tty.c      a tracked process's pty: opened inside the container, its attach socket, and the
+ *              attach client (--attach)
  */
 #ifndef PSC_INIT_H
 #define PSC_INIT_H
@@ -23,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <time.h>
+#include <poll.h>
 
 #define COUNT(a) (sizeof (a) / sizeof *(a))
 
@@ -39,6 +42,8 @@ struct config {
     unsigned long long log_max;       /* exec mode with proc: output.log's size before it rotates */
     bool sandbox;                     /* start mode: no program, the init holds the container open */
     bool stdin_records;               /* exec mode: A's stdin carries the program's stdin as records */
+    unsigned tty_cols, tty_rows;      /* exec mode with proc: the program runs on a pty of this size */
+    bool attach_wait;                 /* with tty: a terminal is coming; the attach socket waits for it */
     const char **cgroups, **env, **argv;
     int ncgroups, nenv, nargs, ns, nrl, ngroups;
     bool has_uid, has_gid, has_groups, nnp, has_target_start;
@@ -70,6 +75,8 @@ void close_except(int keep);
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char hear(void);
 ssize_t listen_sock(char *buf, size_t size, pid_t *sender);
+extern int passed_fd;                 /* A: a descriptor that came with the last message, else -1 */
+int send_fd(const char *what, int fd);
 _Noreturn void fail(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---------------------------------------------------------------- proc.c */
@@ -114,6 +121,17 @@ extern char *serve_arg;               /* the "--serve" in our argv, renamed "--i
 int c_entry(void *unused);
 void default_signals(void);
 void setup_process(void);
+
+/* ---------------------------------------------------------------- tty.c */
+
+int open_pty_here(void);
+int attach_listen(int dir);
+void attach_poll(struct pollfd *fds, int *n);
+bool attach_events(const struct pollfd *fds, int n, int master, bool *want_redraw);
+void attach_output(const char *buf, size_t n);
+void attach_linger(long ms);
+void attach_close(int dir);
+int attach_main(const char *dir);
 
 /* ---------------------------------------------------------------- exec.c, serve.c */
 

@@ -115,6 +115,12 @@ public sealed partial class ContainerManager : IDisposable
 
     public ContainerProcess GetProcess(string name, string id) => ProcessTracker.Get(this, name, id);
 
+    /// <summary>The psc-init binary (the attach client is <c>psc-init --attach &lt;record folder&gt;</c>).</summary>
+    public static string InitPath => Launcher.InitPath;
+
+    /// <summary>The record folder of a running -Tty process, whose attach socket <c>psc-init --attach</c> joins.</summary>
+    public string AttachTarget(string name, string id, bool justStarted = false) => ProcessTracker.AttachTarget(this, name, id, justStarted);
+
     public ContainerProcess WaitProcess(string name, string id, TimeSpan? timeout, CancellationToken cancel) =>
         ProcessTracker.Wait(this, name, id, timeout, cancel);
 

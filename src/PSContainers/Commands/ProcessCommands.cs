@@ -42,6 +42,18 @@ public sealed class StartContainerProcessCommand : PscCommandBase
     [Parameter]
     public Hashtable? ResourceLimit { get; set; }
 
+    /// <summary>Runs the program on a pty allocated inside the container; Enter-Container -ProcessId attaches to it.</summary>
+    [Parameter]
+    public SwitchParameter Tty { get; set; }
+
+    /// <summary>The pty's columns (with -Tty; 1 to 9999, default 80).</summary>
+    [Parameter]
+    public int? Width { get; set; }
+
+    /// <summary>The pty's rows (with -Tty; 1 to 9999, default 24).</summary>
+    [Parameter]
+    public int? Height { get; set; }
+
     protected override void ProcessRecord()
     {
         if (!ShouldProcess(Name, $"Start process {FilePath} {string.Join(' ', ArgumentList)}".TrimEnd()))
@@ -57,6 +69,9 @@ public sealed class StartContainerProcessCommand : PscCommandBase
             WorkingDirectory = WorkingDirectory,
             User = User,
             ResourceLimits = ResourceLimit?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value),
+            Tty = Tty,
+            Width = Width,
+            Height = Height,
         };
         Try(() => WriteObject(Containers.StartProcess(request)), Name);
     }

@@ -306,4 +306,84 @@ public class SandboxAndProcessTests
         WaitUntil(() => !PidHandle.IsAlive(tracker, trackerStart), "the tracker is gone");
         Assert.False(h.Manager.Depot.Exists("rm"));
     }
+    [SkippableFact]
+    public void ATtyProcessRunsOnAPtyOfTheContainersOwnDevptsOfTheGivenSize()
+    {
+        using var h = new ContainerHost();
+        Sandbox(h, "pty");
+        ContainerProcess p = h.Manager.StartProcess(new ContainerExecRequest
+        {
+            Name = "pty", FilePath = "/bin/sh", ArgumentList = new[] { "-c", "tty; stty size; ls -1 /dev/pts; [ -t 0 ] && echo stdin-is-tty; exit 6" },
+            Tty = true, Width = 132, Height = 43,
+        });
+        Assert.True(p.Tty);
+        p = h.Manager.WaitProcess("pty", p.Id, TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.Equal(6, p.ExitCode);
+        var lines = Output(h, "pty", p.Id);
+        Assert.All(lines, l => Assert.Equal(LogStream.Stdout, l.Stream)); // one stream on a terminal
+        Assert.Equal(new[] { "/dev/pts/0", "43 132", "0", "ptmx", "stdin-is-tty" }, lines.Select(l => l.Line));
+    }
+
+    [SkippableFact]
+    public void ATerminalAttachesSendsInputGetsTheRecentScreenAndTheProcessEndsWithItsCode()
+    {
+        using var h = new ContainerHost();
+        Sandbox(h, "att");
+        ContainerProcess p = h.Manager.StartProcess(new ContainerExecRequest
+        {
+            Name = "att", FilePath = "/bin/sh", ArgumentList = new[] { "-c", "echo ready; read line; echo \"got $line\"; exit 4" }, Tty = true,
+        });
+        WaitUntil(() => Output(h, "att", p.Id).Any(l => l.Line == "ready"), "the process is ready");
+        string dir = h.Manager.AttachTarget("att", p.Id);
+        var psi = new ProcessStartInfo(ContainerManager.InitPath) { RedirectStandardInput = true, RedirectStandardOutput = true };
+        psi.ArgumentList.Add("--attach");
+        psi.ArgumentList.Add(dir);
+        using var client = Process.Start(psi)!;
+        var output = client.StandardOutput.ReadToEndAsync();
+        Thread.Sleep(300);
+        client.StandardInput.Write("hello\n");
+        client.StandardInput.Flush();
+        Assert.True(client.WaitForExit(10000));
+        Assert.Equal(0, client.ExitCode); // the process ended: the tracker closed the socket
+        string seen = output.Result;
+        Assert.Contains("ready", seen);   // the recent screen, replayed on attach
+        Assert.Contains("got hello", seen);
+        Assert.Equal(4, h.Manager.WaitProcess("att", p.Id, TimeSpan.FromSeconds(5), CancellationToken.None).ExitCode);
+        Assert.False(File.Exists(Path.Combine(dir, "attach.sock")));
+    }
+
+    [SkippableFact]
+    public void CtrlPCtrlQDetachesAndTheProcessGoesOn()
+    {
+        using var h = new ContainerHost();
+        Sandbox(h, "det");
+        ContainerProcess p = h.Manager.StartProcess(new ContainerExecRequest { Name = "det", FilePath = "/bin/sh", Tty = true });
+        var psi = new ProcessStartInfo(ContainerManager.InitPath) { RedirectStandardInput = true, RedirectStandardOutput = true };
+        psi.ArgumentList.Add("--attach");
+        psi.ArgumentList.Add(h.Manager.AttachTarget("det", p.Id));
+        using var client = Process.Start(psi)!;
+        _ = client.StandardOutput.ReadToEndAsync();
+        client.StandardInput.Write("echo one\n\x10\x11");
+        client.StandardInput.Flush();
+        Assert.True(client.WaitForExit(10000));
+        Assert.Equal(3, client.ExitCode);
+        WaitUntil(() => Output(h, "det", p.Id).Any(l => l.Line == "one"), "the input before the detach keys arrived");
+        Assert.Equal(ContainerProcessState.Running, h.Manager.GetProcess("det", p.Id).State);
+    }
+
+    [SkippableFact]
+    public void BadTerminalRequestsAreRefused()
+    {
+        using var h = new ContainerHost();
+        Sandbox(h, "badtty");
+        ContainerProcess Start(bool tty, int? w, int? hgt) => h.Manager.StartProcess(new ContainerExecRequest { Name = "badtty", FilePath = "/bin/true", Tty = tty, Width = w, Height = hgt });
+        var e = Assert.Throws<PscException>(() => Start(true, 0, 24));
+        Assert.Equal(("InvalidTerminalSize", ErrorKind.InvalidArgument), (e.ErrorId, e.Kind));
+        Assert.Contains("-Width 0", e.Message);
+        Assert.Contains("-Height 10000", Assert.Throws<PscException>(() => Start(true, 80, 10000)).Message);
+        Assert.Equal("TerminalSizeNeedsTty", Assert.Throws<PscException>(() => Start(false, 80, null)).ErrorId);
+        ContainerProcess plain = h.Manager.StartProcess(new ContainerExecRequest { Name = "badtty", FilePath = "sleep", ArgumentList = new[] { "300" } });
+        Assert.Equal("ProcessNotTty", Assert.Throws<PscException>(() => h.Manager.AttachTarget("badtty", plain.Id)).ErrorId);
+        Assert.Equal(new[] { plain.Id }, h.Manager.Processes("badtty").Select(x => x.Id));
+    }
 }

@@ -25,6 +25,17 @@ public sealed record ContainerExecRequest
 
     /// <summary>rlimits by name (as New-Container -ResourceLimit), over the container's own.</summary>
     public IDictionary<string, object?>? ResourceLimits { get; init; }
+
+    /// <summary>Start-ContainerProcess -Tty: the program runs on a pty allocated inside the container.</summary>
+    public bool Tty { get; init; }
+
+    /// <summary>The pty's columns and rows (1 to 9999; default 80 x 24).</summary>
+    public int? Width { get; init; }
+
+    public int? Height { get; init; }
+
+    /// <summary>With Tty: a terminal attaches right after the start (Enter-Container); the tracker waits for it.</summary>
+    public bool AttachNext { get; init; }
 }
 
 /// <summary>
@@ -71,6 +82,9 @@ public static class ContainerExec
         SpecValidator.WorkingDirectory(cwd, root, where);
         string file = SpecValidator.Program(r.FilePath, root, cwd, env.TryGetValue("PATH", out string? path) ? path : SpecValidator.DefaultPath, where);
         SpecValidator.Arguments(r.ArgumentList);
+        (int Cols, int Rows)? tty = r.Tty ? (SpecValidator.TerminalSize(r.Width ?? 80, "-Width"), SpecValidator.TerminalSize(r.Height ?? 24, "-Height"))
+            : r.Width is not null || r.Height is not null ? throw PscException.Invalid("TerminalSizeNeedsTty", $"-Width and -Height size a terminal; add -Tty (given: {r.Width?.ToString(CultureInfo.InvariantCulture) ?? "-"} x {r.Height?.ToString(CultureInfo.InvariantCulture) ?? "-"}).", r.Width ?? r.Height)
+            : null;
         var rlimits = new Dictionary<string, RLimitValue>(spec.ResourceLimits, StringComparer.Ordinal);
         foreach (var (key, value) in r.ResourceLimits ?? new Dictionary<string, object?>())
         {
@@ -90,8 +104,16 @@ public static class ContainerExec
         {
             config.Add("cgroup", dir);
         }
+        if (tty is var (cols, rows))
+        {
+            config.Add("tty", $"{cols.ToString(CultureInfo.InvariantCulture)}x{rows.ToString(CultureInfo.InvariantCulture)}");
+            if (r.AttachNext)
+            {
+                config.Add("attach_wait", "1");
+            }
+        }
         config.AddProcess(cwd, ids, rlimits, env, file, r.ArgumentList);
-        return new PreparedExec(r.Name, file, r.ArgumentList, m.Depot.PathOf(r.Name), state.InitPid, state.InitStartTicks, config.ToBytes());
+        return new PreparedExec(r.Name, file, r.ArgumentList, m.Depot.PathOf(r.Name), state.InitPid, state.InitStartTicks, config.ToBytes()) { Tty = r.Tty };
     }
 
     private static PscException NotRunning(string name, string state) =>

@@ -31,6 +31,9 @@ public sealed partial class PreparedExec
 
     public string[] ArgumentList { get; }
 
+    /// <summary>On a pty (only a tracked start can be).</summary>
+    public bool Tty { get; init; }
+
     /// <summary>Host pid of the running program, once psc-init reported it.</summary>
     public int? Pid { get; private set; }
 
@@ -48,6 +51,10 @@ public sealed partial class PreparedExec
     public int Run(Action<string> onStdout, Action<string> onStderr, CancellationToken cancel, ExecInput? input, Action<byte[]>? onStdoutBytes)
     {
         cancel.ThrowIfCancellationRequested();
+        if (Tty)
+        {
+            throw PscException.Invalid("TtyNeedsTrackedProcess", $"A terminal is attached to through a tracked process: use Start-ContainerProcess -Tty or Enter-Container for '{FilePath}'.", FilePath);
+        }
         Process process = Launch(input is null ? _config : _config.Concat("stdin=1\0"u8.ToArray()).ToArray(), out string conf);
         var stdinLock = new object();
         bool stdinClosed = false;

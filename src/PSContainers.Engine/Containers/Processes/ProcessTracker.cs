@@ -34,7 +34,7 @@ internal static class ProcessTracker
                 m.Depot.WriteJson(r.Name, Rel(id, "spec.json"), new ProcessSpec
                 {
                     Id = id, FilePath = exec.FilePath, ArgumentList = exec.ArgumentList, WorkingDirectory = r.WorkingDirectory, User = r.User,
-                    CreatedTime = DateTime.UtcNow,
+                    Tty = r.Tty, CreatedTime = DateTime.UtcNow,
                 });
                 exec.StartTracked(dir, logMax);
             }
@@ -281,6 +281,24 @@ internal static class ProcessTracker
         {
             trackers.ForEach(t => t.Dispose());
         }
+    }
+
+    /// <summary>
+    /// Enter-Container -ProcessId: the record folder whose attach socket a terminal joins (psc-init --attach); the
+    /// process must be running on a pty.
+    /// </summary>
+    public static string AttachTarget(ContainerManager m, string name, string id, bool justStarted = false)
+    {
+        ContainerProcess p = Get(m, name, id);
+        if (!p.Tty)
+        {
+            throw new PscException("ProcessNotTty", ErrorKind.InvalidOperation, $"Process {id} of container '{name}' runs without a terminal (started without -Tty); read its output with Get-ContainerLog -ProcessId {id} -Follow.", id);
+        }
+        if (p.State != ContainerProcessState.Running && !justStarted) // one just started waits for its terminal (attach_wait)
+        {
+            throw new PscException("ProcessNotRunning", ErrorKind.InvalidOperation, $"Process {id} of container '{name}' has ended (exit code {p.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "unknown"}).", id);
+        }
+        return RecordDir(m, name, id);
     }
 
     /// <summary>The folder of a process's record (its output logs are read from there).</summary>

@@ -208,4 +208,8 @@ public static class SpecValidator
         }
         return root + "/" + string.Join('/', done);
     }
+
+    /// <summary>A terminal's columns or rows: 1 to 9999.</summary>
+    public static int TerminalSize(int value, string what) => value is >= 1 and <= 9999 ? value
+        : throw PscException.Invalid("InvalidTerminalSize", $"{what} {value} is not a terminal size: give 1 to 9999.", value);
 }
