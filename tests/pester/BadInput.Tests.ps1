@@ -37,6 +37,11 @@ BeforeDiscovery {
         'Remove-ContainerProperty' = { param($n) Remove-ContainerProperty -Name $n -Key k }
         'Invoke-ContainerCommand'  = { param($n) Invoke-ContainerCommand -Name $n /bin/true }
         'New-Container'            = { param($n) New-Container -Name $n /bin/true }
+        'Start-ContainerProcess'   = { param($n) Start-ContainerProcess -Name $n /bin/true }
+        'Get-ContainerProcess'     = { param($n) Get-ContainerProcess -Name $n }
+        'Wait-ContainerProcess'    = { param($n) Wait-ContainerProcess -Name $n -Id main }
+        'Stop-ContainerProcess'    = { param($n) Stop-ContainerProcess -Name $n -Id main }
+        'Enter-Container'          = { param($n) Enter-Container -Name $n }
     }
     foreach ($cmdlet in $byName.Keys) {
         foreach ($b in $badNames) {
@@ -120,6 +125,45 @@ BeforeDiscovery {
     Case Invoke-ContainerCommand Environment 'a name with =' InvalidEnvironment InvalidArgument 'A=B' { Invoke-ContainerCommand -Name running /bin/true -Environment @{ 'A=B' = 'c' } }
     Case Invoke-ContainerCommand WorkingDirectory 'a directory that does not exist' WorkingDirectoryNotFound ObjectNotFound '/nothere' { Invoke-ContainerCommand -Name running /bin/true -WorkingDirectory /nothere }
     Case Invoke-ContainerCommand User 'a user that does not exist' UserNotFound ObjectNotFound 'nosuchuser' { Invoke-ContainerCommand -Name running /bin/true -User nosuchuser }
+
+    # Processes of a container: Start/Get/Wait/Stop-ContainerProcess, Enter-Container, Get-ContainerLog -ProcessId, and
+    # Invoke-ContainerCommand's stdin and output. ('running' runs a program: its process 'main' has no terminal.)
+    Case Start-ContainerProcess Name 'an Exited container' ContainerNotRunning InvalidOperation 'exited' { Start-ContainerProcess -Name exited /bin/true }
+    Case Start-ContainerProcess Name 'a Created container' ContainerNotRunning InvalidOperation 'created' { Start-ContainerProcess -Name created /bin/true }
+    Case Start-ContainerProcess FilePath 'a program that does not exist' ProgramNotFound ObjectNotFound '/no/such' { Start-ContainerProcess -Name running /no/such }
+    Case Start-ContainerProcess ArgumentList 'a NUL' InvalidArgument InvalidArgument 'a\0b' { Start-ContainerProcess -Name running /bin/echo "a`0b" }
+    Case Start-ContainerProcess Environment 'a name with =' InvalidEnvironment InvalidArgument 'A=B' { Start-ContainerProcess -Name running /bin/true -Environment @{ 'A=B' = 'c' } }
+    Case Start-ContainerProcess Environment 'a name with NUL' InvalidEnvironment InvalidArgument 'A\0B' { Start-ContainerProcess -Name running /bin/true -Environment @{ "A`0B" = 'c' } }
+    Case Start-ContainerProcess WorkingDirectory 'a directory that does not exist' WorkingDirectoryNotFound ObjectNotFound '/nothere' { Start-ContainerProcess -Name running /bin/true -WorkingDirectory /nothere }
+    Case Start-ContainerProcess User 'a user that does not exist' UserNotFound ObjectNotFound 'nosuchuser' { Start-ContainerProcess -Name running /bin/true -User nosuchuser }
+    Case Start-ContainerProcess ResourceLimit 'not an rlimit' InvalidResourceLimit InvalidArgument 'bogus' { Start-ContainerProcess -Name running /bin/true -ResourceLimit @{ bogus = 1 } }
+    Case Start-ContainerProcess Tty 'a width of 0' InvalidTerminalSize InvalidArgument '-Width 0' { Start-ContainerProcess -Name running /bin/true -Tty -Width 0 }
+    Case Start-ContainerProcess Width 'above 9999' InvalidTerminalSize InvalidArgument '-Width 10000' { Start-ContainerProcess -Name running /bin/true -Tty -Width 10000 }
+    Case Start-ContainerProcess Height 'zero' InvalidTerminalSize InvalidArgument '-Height 0' { Start-ContainerProcess -Name running /bin/true -Tty -Height 0 }
+    Case Start-ContainerProcess Height 'without -Tty' TerminalSizeNeedsTty InvalidArgument '24' { Start-ContainerProcess -Name running /bin/true -Height 24 }
+    Case Get-ContainerProcess Id 'an id it does not have' ProcessNotFound ObjectNotFound "'7'" { Get-ContainerProcess -Name running -Id 7 }
+    Case Get-ContainerProcess Id 'a path' ProcessNotFound ObjectNotFound "'../x'" { Get-ContainerProcess -Name running -Id ../x }
+    Case Wait-ContainerProcess Id 'an id it does not have' ProcessNotFound ObjectNotFound "'7'" { Wait-ContainerProcess -Name running -Id 7 }
+    Case Wait-ContainerProcess Timeout 'negative' ParameterArgumentValidationError InvalidData '-1' { Wait-ContainerProcess -Name running -Id main -Timeout -1 }
+    Case Stop-ContainerProcess Id 'an id it does not have' ProcessNotFound ObjectNotFound "'7'" { Stop-ContainerProcess -Name running -Id 7 }
+    Case Stop-ContainerProcess Signal 'a name that is no signal' InvalidSignal InvalidArgument 'SIGNOPE' { Stop-ContainerProcess -Name running -Id main -Signal SIGNOPE }
+    Case Stop-ContainerProcess Signal 'number 65' InvalidSignal InvalidArgument "'65'" { Stop-ContainerProcess -Name running -Id main -Signal 65 }
+    Case Stop-ContainerProcess Timeout 'negative' ParameterArgumentValidationError InvalidData '-1' { Stop-ContainerProcess -Name running -Id main -Timeout -1 }
+    Case Stop-ContainerProcess Force 'an id it does not have' ProcessNotFound ObjectNotFound "'7'" { Stop-ContainerProcess -Name running -Id 7 -Force }
+    Case Stop-ContainerProcess PassThru 'an id it does not have' ProcessNotFound ObjectNotFound "'7'" { Stop-ContainerProcess -Name running -Id 7 -PassThru }
+    Case Get-ContainerLog ProcessId 'an id it does not have' ProcessNotFound ObjectNotFound "'7'" { Get-ContainerLog -Name running -ProcessId 7 }
+    Case Get-ContainerLog Follow 'an id it does not have' ProcessNotFound ObjectNotFound "'7'" { Get-ContainerLog -Name running -ProcessId 7 -Follow }
+    Case Invoke-ContainerCommand ResourceLimit 'not an rlimit' InvalidResourceLimit InvalidArgument 'bogus' { Invoke-ContainerCommand -Name running /bin/true -ResourceLimit @{ bogus = 1 } }
+    Case Invoke-ContainerCommand AsByteStream 'an Exited container' ContainerNotRunning InvalidOperation 'exited' { Invoke-ContainerCommand -Name exited /bin/true -AsByteStream }
+    Case Invoke-ContainerCommand StandardInput 'an Exited container' ContainerNotRunning InvalidOperation 'exited' { 'x' | Invoke-ContainerCommand -Name exited /bin/cat }
+    Case Enter-Container Name 'an Exited container' ContainerNotRunning InvalidOperation 'exited' { Enter-Container -Name exited }
+    Case Enter-Container FilePath 'a program that does not exist' ProgramNotFound ObjectNotFound '/no/such' { Enter-Container -Name running /no/such }
+    Case Enter-Container ArgumentList 'a NUL' InvalidArgument InvalidArgument 'a\0b' { Enter-Container -Name running /bin/sh -ArgumentList "a`0b" }
+    Case Enter-Container User 'a user that does not exist' UserNotFound ObjectNotFound 'nosuchuser' { Enter-Container -Name running -User nosuchuser }
+    Case Enter-Container WorkingDirectory 'a directory that does not exist' WorkingDirectoryNotFound ObjectNotFound '/nothere' { Enter-Container -Name running -WorkingDirectory /nothere }
+    Case Enter-Container Environment 'a name with =' InvalidEnvironment InvalidArgument 'A=B' { Enter-Container -Name running -Environment @{ 'A=B' = 'c' } }
+    Case Enter-Container ProcessId 'an id it does not have' ProcessNotFound ObjectNotFound "'7'" { Enter-Container -Name running -ProcessId 7 }
+    Case Enter-Container ProcessId 'a process without a terminal' ProcessNotTty InvalidOperation 'main' { Enter-Container -Name running -ProcessId main }
 
     # New-Container: the program, its process and its container.
     Case New-Container FilePath 'empty' InvalidFilePath InvalidArgument 'empty' { New-Container -Name fresh '' }

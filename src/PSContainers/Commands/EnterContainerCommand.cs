@@ -52,6 +52,28 @@ public sealed class EnterContainerCommand : PscCommandBase
 
     protected override void ProcessRecord()
     {
+        // Everything is checked before anything starts, and before the terminal: bad input gets its own error anywhere.
+        ContainerExecRequest? request = null;
+        if (ParameterSetName == "New")
+        {
+            var env = Environment?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value?.ToString() ?? "")
+                ?? new Dictionary<string, string>();
+            env.TryAdd("TERM", System.Environment.GetEnvironmentVariable("TERM") is { Length: > 0 } term ? term : "xterm");
+            var (cols, rows) = TerminalSize();
+            request = new ContainerExecRequest
+            {
+                Name = Name, FilePath = FilePath, ArgumentList = ArgumentList ?? Array.Empty<string>(), User = User,
+                WorkingDirectory = WorkingDirectory, Environment = env, Tty = true, Width = cols, Height = rows, AttachNext = true,
+            };
+            if (!Try(() => ContainerExec.Prepare(Containers, request), Name))
+            {
+                return;
+            }
+        }
+        else if (!Try(() => Containers.AttachTarget(Name, ProcessId), ProcessId))
+        {
+            return;
+        }
         if (Console.IsInputRedirected || Console.IsOutputRedirected)
         {
             string which = Console.IsInputRedirected ? "input" : "output";
@@ -60,18 +82,10 @@ public sealed class EnterContainerCommand : PscCommandBase
             return;
         }
         string id = ProcessId;
-        if (ParameterSetName == "New")
+        if (request is not null)
         {
-            var env = Environment?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value?.ToString() ?? "")
-                ?? new Dictionary<string, string>();
-            env.TryAdd("TERM", System.Environment.GetEnvironmentVariable("TERM") is { Length: > 0 } term ? term : "xterm");
-            var (cols, rows) = TerminalSize();
             ContainerProcess? started = null;
-            if (!Try(() => started = Containers.StartProcess(new ContainerExecRequest
-            {
-                Name = Name, FilePath = FilePath, ArgumentList = ArgumentList ?? Array.Empty<string>(), User = User,
-                WorkingDirectory = WorkingDirectory, Environment = env, Tty = true, Width = cols, Height = rows, AttachNext = true,
-            }), Name) || started is null)
+            if (!Try(() => started = Containers.StartProcess(request), Name) || started is null)
             {
                 return;
             }

@@ -54,6 +54,7 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
 
     /// <summary>rlimits by name, as New-Container -ResourceLimit: a number, 'unlimited', or 'soft:hard'.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(ResourceLimitCompleter))]
     public Hashtable? ResourceLimit { get; set; }
 
     /// <summary>The program's stdout as the bytes it wrote (byte[] chunks), not as lines of text.</summary>

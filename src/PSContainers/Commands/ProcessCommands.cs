@@ -40,6 +40,7 @@ public sealed class StartContainerProcessCommand : PscCommandBase
 
     /// <summary>rlimits by name, as New-Container -ResourceLimit: a number, 'unlimited', or 'soft:hard'.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(ResourceLimitCompleter))]
     public Hashtable? ResourceLimit { get; set; }
 
     /// <summary>Runs the program on a pty allocated inside the container; Enter-Container -ProcessId attaches to it.</summary>
