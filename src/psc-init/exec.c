@@ -556,7 +556,7 @@ static void record_process_start(pid_t e2, long long started)
     append_container_event("process-started id=%s pid=%d", started, process_id(), (int)e2);
 }
 
-/* Detached: the process's `exit` record, and a "process-exited" event in the container's events.log
+/* Detached: the process's `exit` record, then a "process-exited" event in the container's events.log
  * (two levels up: <depot>/processes/<id>). */
 static void record_process_exit(int wstatus)
 {
@@ -565,9 +565,10 @@ static void record_process_exit(int wstatus)
     if (!sig)
         snprintf(code, sizeof code, "%d", WEXITSTATUS(wstatus));
     long long t = now_ns(CLOCK_REALTIME);
-    append_container_event("process-exited id=%s code=%s signal=%d", t, process_id(), code, sig);
+    /* The record first: whoever sees the event (an engine event watcher) finds the process ended. */
     snprintf(buf, sizeof buf, "exit_code=%s\nsignal=%d\nexit_time_ns=%lld\n", code, sig, t);
     write_depot_from(ex.procdir, NULL, "exit", buf);
+    append_container_event("process-exited id=%s code=%s signal=%d", t, process_id(), code, sig);
 }
 
 /* psc-init --exec: A.  Returns 0 when the program ran ("exit" printed, or recorded when detached), 1

@@ -16,6 +16,9 @@ internal sealed class ContainerWatcher : IDisposable
 {
     public const string ExitedEvent = "PSContainers.Exited";
     public const string OomKilledEvent = "PSContainers.OomKilled";
+    public const string StartedEvent = "PSContainers.Started";
+    public const string ProcessExitedEvent = "PSContainers.ProcessExited";
+    public const string ErrorEvent = "PSContainers.Error";
 
     private readonly System.Management.Automation.Runspaces.Runspace _runspace;
     private readonly PSEventManager _events;
@@ -30,6 +33,7 @@ internal sealed class ContainerWatcher : IDisposable
         public bool OomKilled;
         public int InitPid;
         public ulong InitTicks;
+        public long LogOffset;        // how much of events.log has been looked at
     }
 
     public ContainerWatcher(System.Management.Automation.Runspaces.Runspace runspace, TimeSpan period)
@@ -40,7 +44,7 @@ internal sealed class ContainerWatcher : IDisposable
     }
 
     private bool Subscribed() =>
-        _events.Subscribers.Any(s => s.SourceIdentifier is ExitedEvent or OomKilledEvent);
+        _events.Subscribers.Any(s => s.SourceIdentifier is ExitedEvent or OomKilledEvent or StartedEvent or ProcessExitedEvent or ErrorEvent);
 
     private void Tick()
     {
@@ -91,7 +95,16 @@ internal sealed class ContainerWatcher : IDisposable
 
     private void Check(ContainerManager manager, string name)
     {
-        if (_known.TryGetValue(name, out Entry? e) && e.State is ContainerState.Exited)
+        _known.TryGetValue(name, out Entry? e);
+        if (e is not null)
+        {
+            e.LogOffset = NewLogLines(manager, name, e.LogOffset, out bool startFailed); // started, a process's exit, a failed start
+            if (startFailed)
+            {
+                e.State = ContainerState.Created; // a failed start leaves it Created again (after its init's exit record)
+            }
+        }
+        if (e is { State: ContainerState.Exited })
         {
             return;
         }
@@ -102,15 +115,17 @@ internal sealed class ContainerWatcher : IDisposable
         }
         Container c = manager.Get(name);
         var state = manager.Depot.ReadJson<ContainerRuntimeState>(name, "state.json");
-        var now = new Entry { State = c.State, OomKilled = c.OomKilled, InitPid = state?.InitPid ?? 0, InitTicks = state?.InitStartTicks ?? 0 };
+        var now = new Entry { State = c.State, OomKilled = c.OomKilled, InitPid = state?.InitPid ?? 0, InitTicks = state?.InitStartTicks ?? 0, LogOffset = e?.LogOffset ?? 0 };
         _known[name] = now;
 
         if (e is null)
         {
             if (c.CreatedTime < _since)
             {
+                now.LogOffset = LogLength(manager, name);
                 return; // first sight of an older container: the baseline, no event for its past
             }
+            now.LogOffset = NewLogLines(manager, name, 0, out _);
             e = new Entry { State = ContainerState.Created }; // made while watching: everything about it is news
         }
         if (c.OomKilled && !e.OomKilled)
@@ -121,6 +136,71 @@ internal sealed class ContainerWatcher : IDisposable
         {
             _events.GenerateEvent(ExitedEvent, null, new object[] { c }, new PSObject(c));
         }
+    }
+
+    private static long LogLength(ContainerManager manager, string name)
+    {
+        var info = new FileInfo(manager.Depot.FileOf(name, "events.log"));
+        return info.Exists ? info.Length : 0;
+    }
+
+    /// <summary>
+    /// The events.log lines after <paramref name="offset"/>: "started" raises PSContainers.Started (the container),
+    /// "process-exited" PSContainers.ProcessExited (the process), "start-failed" PSContainers.Error (the event, whose
+    /// Details hold the error). Returns the new offset (only whole lines are taken).
+    /// </summary>
+    private long NewLogLines(ContainerManager manager, string name, long offset, out bool startFailed)
+    {
+        startFailed = false;
+        string path = manager.Depot.FileOf(name, "events.log");
+        long length = LogLength(manager, name);
+        if (length <= offset)
+        {
+            return offset;
+        }
+        byte[] bytes;
+        using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        {
+            fs.Seek(offset, SeekOrigin.Begin);
+            bytes = new byte[length - offset];
+            int got = 0, n;
+            while (got < bytes.Length && (n = fs.Read(bytes, got, bytes.Length - got)) > 0)
+            {
+                got += n;
+            }
+            Array.Resize(ref bytes, got);
+        }
+        int end = Array.LastIndexOf(bytes, (byte)'\n');
+        if (end < 0)
+        {
+            return offset;
+        }
+        foreach (string line in System.Text.Encoding.UTF8.GetString(bytes, 0, end).Split('\n'))
+        {
+            string[] f = line.Split(' ', 3);
+            if (f.Length < 2 || !long.TryParse(f[0], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long ns))
+            {
+                continue;
+            }
+            string? details = f.Length > 2 ? f[2] : null;
+            switch (f[1])
+            {
+                case "started":
+                    Container started = manager.Get(name);
+                    _events.GenerateEvent(StartedEvent, null, new object[] { started }, new PSObject(started));
+                    break;
+                case "process-exited" when details?.Split(' ')[0] is { } idField && idField.StartsWith("id=", StringComparison.Ordinal):
+                    ContainerProcess p = manager.GetProcess(name, idField[3..]);
+                    _events.GenerateEvent(ProcessExitedEvent, null, new object[] { p }, new PSObject(p));
+                    break;
+                case "start-failed":
+                    startFailed = true;
+                    var evt = new ContainerEvent(name, DateTime.UnixEpoch.AddTicks(ns / 100), f[1], details);
+                    _events.GenerateEvent(ErrorEvent, null, new object[] { evt }, new PSObject(evt));
+                    break;
+            }
+        }
+        return offset + end + 1;
     }
 
     private static bool NewOomKill(ContainerManager manager, string name, Entry e)

@@ -39,16 +39,17 @@ internal static class ContainerStart
                 && (spec.Isolation & SpecValidator.PrivilegedNamespaces) != 0 && Capabilities.Has(Capabilities.SysAdmin) == false)
             {
                 // Created by a process that had the privilege (or in a shared depot), started by one without it.
-                Cleanup();
-                throw new PscException("IsolationNeedsRoot", ErrorKind.PermissionDenied, SpecValidator.NeedsRootMessage(spec.Isolation) + " (" + e.Message + ")",
+                var refused = new PscException("IsolationNeedsRoot", ErrorKind.PermissionDenied, SpecValidator.NeedsRootMessage(spec.Isolation) + " (" + e.Message + ")",
                     name, e.Errno, e);
+                Cleanup(refused);
+                throw refused;
             }
-            catch (PscException)
+            catch (PscException e)
             {
-                Cleanup();
+                Cleanup(e);
                 throw;
             }
-            void Cleanup()
+            void Cleanup(PscException why)
             {
                 // Nothing stays behind: whatever psc-init made dies with the cgroup, and the container is Created again.
                 if (hasCGroup)
@@ -57,7 +58,9 @@ internal static class ContainerStart
                 }
                 ContainerManager.TryQuietly(() => File.Delete(m.Depot.FileOf(name, "state.json")));
                 ContainerManager.TryQuietly(() => File.Delete(m.Depot.FileOf(name, "exit")));
-                ContainerManager.TryQuietly(() => m.Depot.AppendEvent(name, "start-failed"));
+                // The reason, on the event's one line: its error id, then its message.
+                string reason = why.Message.Replace('\n', ' ').Replace('\r', ' ');
+                ContainerManager.TryQuietly(() => m.Depot.AppendEvent(name, "start-failed", $"error={why.ErrorId} {reason}"));
             }
             if (started.StartTimeUnixNs is not long ns)
             {
