@@ -142,6 +142,7 @@ BeforeDiscovery {
     Case Start-ContainerProcess Height 'zero' InvalidTerminalSize InvalidArgument '-Height 0' { Start-ContainerProcess -Name running /bin/true -Tty -Height 0 }
     Case Start-ContainerProcess Height 'without -Tty' TerminalSizeNeedsTty InvalidArgument '24' { Start-ContainerProcess -Name running /bin/true -Height 24 }
     Case Get-ContainerProcess Id 'an id it does not have' ProcessNotFound ObjectNotFound "'7'" { Get-ContainerProcess -Name running -Id 7 }
+    Case Get-ContainerProcess IncludeUntracked 'a container nobody made' ContainerNotFound ObjectNotFound 'nobody' { Get-ContainerProcess -Name nobody -IncludeUntracked }
     Case Get-ContainerProcess Id 'a path' ProcessNotFound ObjectNotFound "'../x'" { Get-ContainerProcess -Name running -Id ../x }
     Case Wait-ContainerProcess Id 'an id it does not have' ProcessNotFound ObjectNotFound "'7'" { Wait-ContainerProcess -Name running -Id 7 }
     Case Wait-ContainerProcess Timeout 'negative' ParameterArgumentValidationError InvalidData '-1' { Wait-ContainerProcess -Name running -Id main -Timeout -1 }

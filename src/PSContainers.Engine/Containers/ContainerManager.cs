@@ -111,7 +111,7 @@ public sealed partial class ContainerManager : IDisposable
     public ContainerProcess StartProcess(ContainerExecRequest r) => ProcessTracker.Start(this, r);
 
     /// <summary>The container's processes: "main" (its program, once started) and each one started in it.</summary>
-    public IEnumerable<ContainerProcess> Processes(string name) => ProcessTracker.List(this, name);
+    public IEnumerable<ContainerProcess> Processes(string name, bool includeUntracked = false) => ProcessTracker.List(this, name, includeUntracked);
 
     public ContainerProcess GetProcess(string name, string id) => ProcessTracker.Get(this, name, id);
 

@@ -94,6 +94,10 @@ public sealed class GetContainerProcessCommand : PscCommandBase
     [AllowEmptyString]
     public string[]? Id { get; set; }
 
+    /// <summary>Also the processes in the container's cgroup that the module did not start (Tracked false, no Id).</summary>
+    [Parameter]
+    public SwitchParameter IncludeUntracked { get; set; }
+
     protected override void ProcessRecord()
     {
         var containers = Name is null ? Containers.List((n, e) => WriteWarning($"Container '{n}' is damaged: {e.Message}")) : ResolveContainers(Name, null);
@@ -101,7 +105,7 @@ public sealed class GetContainerProcessCommand : PscCommandBase
         {
             if (Id is null)
             {
-                Try(() => WriteObject(Containers.Processes(c.Name), enumerateCollection: true), c.Name);
+                Try(() => WriteObject(Containers.Processes(c.Name, IncludeUntracked), enumerateCollection: true), c.Name);
                 continue;
             }
             foreach (string id in Id)

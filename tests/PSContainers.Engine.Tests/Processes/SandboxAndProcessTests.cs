@@ -386,4 +386,30 @@ public class SandboxAndProcessTests
         Assert.Equal("ProcessNotTty", Assert.Throws<PscException>(() => h.Manager.AttachTarget("badtty", plain.Id)).ErrorId);
         Assert.Equal(new[] { plain.Id }, h.Manager.Processes("badtty").Select(x => x.Id));
     }
+    [SkippableFact]
+    public void UntrackedProcessesInTheCGroupAreListedOnlyWhenAskedWithTheirCommandLine()
+    {
+        using var h = new ContainerHost();
+        Container c = Sandbox(h, "untr");
+        ContainerProcess tracked = Sh(h, "untr", "sleep 301 & echo forked; wait");
+        WaitUntil(() => Output(h, "untr", tracked.Id).Any(l => l.Line == "forked"), "the child is forked");
+        using var outsider = Process.Start("sleep", "302");
+        try
+        {
+            h.Manager.MoveProcess(outsider.Id, "untr");
+            Assert.Equal(new[] { tracked.Id }, h.Manager.Processes("untr").Select(p => p.Id));
+            var all = h.Manager.Processes("untr", includeUntracked: true).ToList();
+            var untracked = all.Where(p => !p.Tracked).ToList();
+            Assert.All(untracked, p => Assert.Equal(("", ContainerProcessState.Running), (p.Id, p.State)));
+            Assert.Contains(untracked, p => p.Pid == outsider.Id && p.FilePath == "sleep" && p.ArgumentList.SequenceEqual(new[] { "302" }));
+            Assert.Contains(untracked, p => p.FilePath == "sleep" && p.ArgumentList.SequenceEqual(new[] { "301" }));
+            Assert.DoesNotContain(all, p => p.Pid == c.InitPid); // the init is the container itself
+            Assert.Equal(2, untracked.Count);
+        }
+        finally
+        {
+            h.Manager.Stop("untr", TimeSpan.FromSeconds(2), force: true); // the moved process dies with the cgroup
+            outsider.WaitForExit(5000);
+        }
+    }
 }

@@ -44,6 +44,12 @@ public sealed class ContainerProcess
 
     public string? User { get; internal set; }
 
+    /// <summary>
+    /// False for a process found in the container's cgroup that was not started through the module (moved in with
+    /// Move-Process, or forked by one that was): Get-ContainerProcess -IncludeUntracked. It has no Id and no record.
+    /// </summary>
+    public bool Tracked { get; internal set; } = true;
+
     public override string ToString() => $"{ContainerName}/{Id}";
 }
 

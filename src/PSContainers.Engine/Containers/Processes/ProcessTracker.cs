@@ -71,8 +71,12 @@ internal static class ProcessTracker
             .Where(n => n > 0).OrderBy(n => n).Select(n => n.ToString(CultureInfo.InvariantCulture));
     }
 
-    /// <summary>Get-ContainerProcess: "main" (when the container has a program and was started), then every started process.</summary>
-    public static IEnumerable<ContainerProcess> List(ContainerManager m, string name)
+    /// <summary>
+    /// Get-ContainerProcess: "main" (when the container has a program and was started), then every started process;
+    /// with <paramref name="includeUntracked"/>, then every other process in the container's cgroup but its init
+    /// (Mojo's session: moved in, or forked by a tracked one), with its pid and command line.
+    /// </summary>
+    public static IEnumerable<ContainerProcess> List(ContainerManager m, string name, bool includeUntracked = false)
     {
         Container c = StateReader.Get(m, name);
         var list = new List<ContainerProcess>();
@@ -87,7 +91,39 @@ internal static class ProcessTracker
                 list.Add(p);
             }
         }
+        if (includeUntracked && c.State is ContainerState.Running or ContainerState.Paused && c.CGroupPath.Length > 0 && m.CGroups.Exists(c.CGroupPath))
+        {
+            var known = list.Where(p => p.Pid is not null).Select(p => p.Pid!.Value).Append(c.InitPid ?? 0).ToHashSet();
+            foreach (int pid in m.CGroups.SubtreeProcessIds(c.CGroupPath).Where(p => !known.Contains(p)).Order())
+            {
+                if (Untracked(name, pid) is ContainerProcess u)
+                {
+                    list.Add(u);
+                }
+            }
+        }
         return list;
+    }
+
+    /// <summary>A process of the cgroup the module did not start: its command line from /proc (null when it is gone).</summary>
+    private static ContainerProcess? Untracked(string name, int pid)
+    {
+        string cmdline;
+        try
+        {
+            cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        var args = cmdline.TrimEnd('\0').Split('\0');
+        string file = args[0].Length > 0 ? args[0] : $"[{ProcStat.Read(pid)?.Command}]";
+        return new ContainerProcess
+        {
+            ContainerName = name, Id = "", Pid = pid, FilePath = file, ArgumentList = args.Skip(1).ToArray(),
+            State = ContainerProcessState.Running, Tracked = false,
+        };
     }
 
     /// <summary>One process by id; ProcessNotFound when the container has none of that id.</summary>
