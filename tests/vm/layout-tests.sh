@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The tests that depend on the cgroup layout, against the already built repository: the engine's xunit tests with
-# the trait Layout=cgroup, then tests/pester/Layouts.Tests.ps1 with real Pester (tests/Invoke-PesterSuite.ps1) in real
+# the trait Layout=cgroup, then tests/pester/Layouts.Tests.ps1 and Processes.Tests.ps1 with real Pester (tests/Invoke-PesterSuite.ps1) in real
 # pwsh. Meant to run inside the VM (tests/vm/run.sh), where it writes "xunit P F S" and "pester P F S" to
 # $PSC_VM_SHARE/counts; it also runs as is on any host (the counts then go to $PSC_VM_SHARE or
 # out/test-results/layout).
@@ -58,16 +58,19 @@ fi
 echo "   xunit took $(($(date +%s) - start)) s"
 
 echo
-echo "== Pester: tests/pester/Layouts.Tests.ps1 with real Pester in real pwsh ($pwsh)"
+# The layout tests, and the sandboxes and processes (tracked processes, stop, pids limits) on this kernel.
+for pair in layouts:Layouts processes:Processes; do
+name=${pair%%:*} file=${pair#*:}.Tests.ps1
+echo "== Pester: tests/pester/$file with real Pester in real pwsh ($pwsh)"
 start=$(date +%s)
-rm -f "$out/layouts.counts"
-"$pwsh" -NoProfile -NonInteractive -File "$repo/tests/Invoke-PesterSuite.ps1" -Path "$repo/tests/pester/Layouts.Tests.ps1" \
-  -ResultsDir "$out" -Name layouts 2>&1 | tee "$work/pester.log"
+rm -f "$out/$name.counts"
+"$pwsh" -NoProfile -NonInteractive -File "$repo/tests/Invoke-PesterSuite.ps1" -Path "$repo/tests/pester/$file" \
+  -ResultsDir "$out" -Name "$name" 2>&1 | tee "$work/pester-$name.log"
 pstatus=${PIPESTATUS[0]}
-# Invoke-PesterSuite.ps1 writes "passed failed skipped" to layouts.counts (and NUnit XML to layouts.xml) and exits
+# Invoke-PesterSuite.ps1 writes "passed failed skipped" to <name>.counts (and NUnit XML to <name>.xml) and exits
 # with the number of failed tests, or 1 when the run itself failed.
 # (The file has no final newline: read as a whole.)
-pc=$(cat "$out/layouts.counts" 2>/dev/null)
+pc=$(cat "$out/$name.counts" 2>/dev/null)
 if [[ $pc =~ ^([0-9]+)\ ([0-9]+)\ ([0-9]+)$ ]]; then
   pp=${BASH_REMATCH[1]} pf=${BASH_REMATCH[2]} ps=${BASH_REMATCH[3]}
   if [ "$pstatus" -ne 0 ] && [ "$pf" -eq 0 ]; then pf=1; echo "(the Pester run failed without a failed test: exit $pstatus)"; fi
@@ -77,7 +80,9 @@ else
   echo "pester 0 1 0" >>"$counts"; status=1
   echo "(the Pester run wrote no counts: exit $pstatus)"
 fi
-echo "   Pester took $(($(date +%s) - start)) s"
+echo "   Pester ($file) took $(($(date +%s) - start)) s"
+echo
+done
 
 # Nothing of the tests' may be left: no cgroup of theirs, no process but this script's own.
 left=$(find /sys/fs/cgroup -maxdepth 2 -type d \( -name 'psc-*' -o -name pscontainers \) 2>/dev/null)

@@ -12,6 +12,7 @@ namespace PSContainers.Engine.Tests.Processes;
 /// the depot by a psc-init of their own: against the real kernel, each container under a ContainerHost that removes it,
 /// its cgroups and its processes even when a test fails.
 /// </summary>
+[Trait("Layout", "cgroup")] // the VM lane runs them on pure cgroup v2 and pure v1 kernels
 public class SandboxAndProcessTests
 {
     private static Container Sandbox(ContainerHost h, string name, CGroupLimits? limits = null, ContainerIsolation isolation = ContainerIsolation.Default)
