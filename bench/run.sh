@@ -8,7 +8,8 @@
 # Installs the peers from Debian's packages when missing (hyperfine, bubblewrap, runc, cgroup-tools, util-linux),
 # builds the project in Release, builds bench/PSContainers.Bench, measures, prints the table and keeps a copy in
 # out/bench/latest.md. Everything it makes (cgroups named <tag>*, /run/<tag>, /tmp/<tag>, runc containers
-# named <tag>-runc) is removed on exit, also on failure or Ctrl+C. See docs/performance.md.
+# named <tag>-runc and <tag>-runcx, the podman container <tag>-pod and image <tag>-img) is removed on exit, also
+# on failure or Ctrl+C. See docs/performance.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,9 +38,12 @@ command -v bwrap >/dev/null || missing+=(bubblewrap)
 command -v runc >/dev/null || missing+=(runc)
 command -v cgexec >/dev/null || missing+=(cgroup-tools)
 command -v unshare >/dev/null || missing+=(util-linux)
+# podman (exec into a standing container, its image imported from a local rootfs tar: nothing from a registry) only
+# for a full run: it brings many packages.
+[ "$MODE" = smoke ] || command -v podman >/dev/null || missing+=(podman)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing the peers (missing: ${missing[*]})"
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine bubblewrap runc cgroup-tools util-linux >/dev/null; }; then
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
     echo "warning: apt-get failed; peers that are missing are skipped" >&2
   fi
 fi
@@ -52,7 +56,8 @@ cleanup() {
   local rc=$?
   set +e
   trap - EXIT INT TERM
-  if have runc; then runc delete -f "$TAG-runc" >/dev/null 2>&1; fi
+  if have runc; then runc delete -f "$TAG-runc" >/dev/null 2>&1; runc delete -f "$TAG-runcx" >/dev/null 2>&1; fi
+  if have podman; then podman rm -f "$TAG-pod" >/dev/null 2>&1; podman rmi -f "localhost/$TAG-img" >/dev/null 2>&1; fi
   # Only cgroups whose name starts with this run's tag: kill what is left in them, then rmdir deepest first.
   local d
   for d in $(find /sys/fs/cgroup -mindepth 1 -maxdepth 5 -type d -name "$TAG*" 2>/dev/null | sort -r); do
@@ -110,6 +115,24 @@ if have runc && have jq; then
     | .linux.resources.memory = {"limit": 67108864} | .linux.resources.pids = {"limit": 100}
     | .linux.cgroupsPath = $cg' "$BUNDLE/config.json" >"$BUNDLE/config.new" && mv "$BUNDLE/config.new" "$BUNDLE/config.json"
   args+=(--runc-bundle "$BUNDLE")
+fi
+
+# Standing containers to exec into: runc's (the same bundle, running `stamp pause`) and podman's (an image imported
+# from a tar of the same rootfs, no network; rlimits below the host's, since podman's defaults raise them, which a
+# root without CAP_SYS_RESOURCE may not).
+if [ -n "$BUNDLE" ]; then
+  cp -r "$BUNDLE" "$WORK/bundlex"
+  jq --arg cg "/$TAG-runcx/ctr" '.process.args = ["/stamp", "pause"] | .linux.cgroupsPath = $cg' "$BUNDLE/config.json" >"$WORK/bundlex/config.json"
+  if runc run -d -b "$WORK/bundlex" "$TAG-runcx" </dev/null >/dev/null 2>&1; then args+=(--runc-exec "$TAG-runcx"); fi
+fi
+if have podman && [ "$MODE" != smoke ]; then
+  mkdir -p "$WORK/prootfs" && cp "$STAMP" "$WORK/prootfs/stamp"
+  if tar -C "$WORK/prootfs" -c . | podman import -q - "localhost/$TAG-img" >/dev/null &&
+     podman run -d --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --name "$TAG-pod" "localhost/$TAG-img" /stamp pause >/dev/null; then
+    args+=(--podman-exec "$TAG-pod")
+  else
+    echo "warning: podman could not run the imported image; podman exec is left out" >&2
+  fi
 fi
 
 # ---------------------------------------------------------------- hyperfine: peers (warm) and real pwsh (cold)

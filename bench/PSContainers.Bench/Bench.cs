@@ -174,6 +174,102 @@ internal sealed class Bench
         }
     }
 
+    // ---------------------------------------------------------------- 1c. a process into a running container
+
+    /// <summary>
+    /// From the call to the program's first instruction, in a running container: the engine's Invoke-ContainerCommand
+    /// (ContainerExec.Run) and Start-ContainerProcess (a tracked process) in a sandbox, next to nsenter into the same
+    /// sandbox's namespaces (it joins no cgroup), runc exec and podman exec into standing containers of their own.
+    /// </summary>
+    public void ExecLatency()
+    {
+        string s = _o.Stamp;
+        string box = _tag + "-x";
+        _m.Create(new ContainerManager.Request { Name = box, Sandbox = true, Isolation = ContainerIsolation.Default, Limits = StartLimits });
+        Container c = _m.Start(box);
+        try
+        {
+            var peers = new List<Peer>
+            {
+                new("nsenter", "nsenter", new[] { "-t", c.InitPid!.Value.ToString(CultureInfo.InvariantCulture), "-p", "-m", "-u", "-i", s }, true),
+            };
+            if (_o.RuncExec is not null)
+            {
+                peers.Add(new("runc exec", "runc", new[] { "exec", _o.RuncExec, "/stamp" }, true));
+            }
+            if (_o.PodmanExec is not null)
+            {
+                peers.Add(new("podman exec", "podman", new[] { "exec", _o.PodmanExec, "/stamp" }, true));
+            }
+            var exec = peers.ToDictionary(p => p.Name, _ => new List<double>());
+            var invoke = new List<double>();
+            var tracked = new List<double>();
+            var trackedReturns = new List<double>();
+            int total = _o.Warmup + _o.Iterations;
+            for (int i = 0; i < total && !Program.Cancelled; i++)
+            {
+                bool keep = i >= _o.Warmup;
+                foreach (Peer p in peers.ToList())
+                {
+                    try
+                    {
+                        var (e, _) = RunPeer(p.File, p.Args, p.Stamp);
+                        if (keep)
+                        {
+                            exec[p.Name].Add(e);
+                        }
+                    }
+                    catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or FormatException)
+                    {
+                        Program.Note($"peer {p.Name} left out: {ex.Message}");
+                        peers.Remove(p);
+                        exec.Remove(p.Name);
+                    }
+                }
+                string? line = null;
+                long t0 = Now();
+                int code = ContainerExec.Run(_m, box, s, null, null, null, null, l => line ??= l, _ => { }, CancellationToken.None);
+                if (code != 0 || !long.TryParse(line, NumberStyles.Integer, CultureInfo.InvariantCulture, out long stamp))
+                {
+                    throw new InvalidOperationException($"exec in {box} exited {code}, printed '{line}'");
+                }
+                long t1 = Now();
+                ContainerProcess p0 = _m.StartProcess(new ContainerExecRequest { Name = box, FilePath = s });
+                long t2 = Now();
+                _m.WaitProcess(box, p0.Id, TimeSpan.FromSeconds(10), CancellationToken.None);
+                string printed = _m.ProcessOutput(box, p0.Id).ReadNew(final: true).Select(x => x.Line).FirstOrDefault() ?? "";
+                if (!long.TryParse(printed, NumberStyles.Integer, CultureInfo.InvariantCulture, out long stamp2))
+                {
+                    throw new InvalidOperationException($"process {p0.Id} in {box} printed '{printed}'");
+                }
+                if (keep)
+                {
+                    invoke.Add(Stat.Ms(t0, stamp));
+                    tracked.Add(Stat.Ms(t1, stamp2));
+                    trackedReturns.Add(Stat.Ms(t1, t2));
+                }
+            }
+            foreach (Peer p in peers)
+            {
+                Program.Add(Stat.Row("exec-in", p.Name, exec[p.Name]));
+            }
+            Program.Add(Stat.Row("exec-in", "engine Invoke-ContainerCommand (ContainerExec.Run)", invoke, note: "call -> program's first instruction"));
+            Program.Add(Stat.Row("exec-in", "engine Start-ContainerProcess (tracked)", tracked, note: "call -> program's first instruction"));
+            Program.Add(Stat.Row("exec-in", "engine Start-ContainerProcess (returns)", trackedReturns));
+            double P50(List<double> l) => Stat.Median(l.OrderBy(x => x).ToList());
+            foreach (Peer p in peers)
+            {
+                double e = P50(exec[p.Name]);
+                Program.Goal($"1c exec faster than {p.Name}: Invoke {P50(invoke):0.###} ms ({e / P50(invoke):0.##}x), Start-ContainerProcess {P50(tracked):0.###} ms ({e / P50(tracked):0.##}x) vs {e:0.###} ms "
+                    + $"-> {(e > P50(invoke) && e > P50(tracked) ? "MET" : "NOT MET")}");
+            }
+        }
+        finally
+        {
+            _m.Remove(box, force: true);
+        }
+    }
+
     private long StampOf(string name, Container c)
     {
         string text = File.ReadAllText(_m.Depot.FileOf(name, "stdout.log")).Trim();

@@ -67,6 +67,10 @@ internal static class Program
             {
                 b.CmdletOverhead(runspace);
             }
+            if (!_cancelled && o.Runs("exec"))
+            {
+                b.ExecLatency();
+            }
             if (!_cancelled && o.Runs("stop"))
             {
                 b.Stop1000();
@@ -181,6 +185,11 @@ internal sealed class Options
     public string? Tag { get; set; }
     public string? CgexecGroup { get; set; }
     public string? RuncBundle { get; set; }
+
+    /// <summary>A running runc container (its /stamp) to `runc exec` into; a podman one to `podman exec` into.</summary>
+    public string? RuncExec { get; set; }
+
+    public string? PodmanExec { get; set; }
     public int Iterations { get; set; } = 200;
     public int Warmup { get; set; } = 20;
     public int PeerRuns { get; set; } = 100;
@@ -188,7 +197,7 @@ internal sealed class Options
     public int StopProcs { get; set; } = 1000;
     public int Scale { get; set; } = 1000;
 
-    /// <summary>--only start,cmdlet,stop,memory,scale: measure just these parts (default: all).</summary>
+    /// <summary>--only start,cmdlet,exec,stop,memory,scale: measure just these parts (default: all).</summary>
     public HashSet<string>? Only { get; set; }
 
     public bool Runs(string part) => Only is null || Only.Contains(part);
@@ -209,6 +218,8 @@ internal sealed class Options
                 case "--tag": o.Tag = v; break;
                 case "--cgexec-group": o.CgexecGroup = v; break;
                 case "--runc-bundle": o.RuncBundle = v; break;
+                case "--runc-exec": o.RuncExec = v; break;
+                case "--podman-exec": o.PodmanExec = v; break;
                 case "--iterations": o.Iterations = int.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--warmup": o.Warmup = int.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--peer-runs": o.PeerRuns = int.Parse(v, CultureInfo.InvariantCulture); break;

@@ -35,12 +35,13 @@ internal static class Hyperfine
 
 internal static class Report
 {
-    private static readonly string[] Groups = { "exec", "run", "cmdlet", "psc", "hyperfine", "stop", "stats", "memory", "scale" };
+    private static readonly string[] Groups = { "exec", "run", "exec-in", "cmdlet", "psc", "hyperfine", "stop", "stats", "memory", "scale" };
 
     private static readonly Dictionary<string, string> Titles = new()
     {
         ["exec"] = "1. start -> program running (exec), warm, same harness (Process.Start / engine call in one .NET process)",
         ["run"] = "1. start -> exit reaped (whole run), warm, same harness",
+        ["exec-in"] = "1c. a process into a running container: call -> program's first instruction, warm, same harness",
         ["psc"] = "1. PSContainers engine steps",
         ["cmdlet"] = "3. cmdlet overhead (warm runspace)",
         ["hyperfine"] = "2. hyperfine (fork+exec from hyperfine, --shell=none; cold rows: new processes)",
@@ -50,7 +51,7 @@ internal static class Report
         ["scale"] = "7. scale",
     };
 
-    private static readonly string[] Refs = { "floor", "unshare", "bwrap", "cgexec", "runc" };
+    private static readonly string[] Refs = { "floor", "unshare", "bwrap", "cgexec", "runc", "nsenter", "runc exec", "podman exec" };
 
     /// <summary>A table cell's text: a '|' in a name ("New|Start") would end the cell in Markdown.</summary>
     private static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal);
@@ -69,7 +70,7 @@ internal static class Report
             {
                 continue;
             }
-            bool ratios = g is "exec" or "run" or "hyperfine";
+            bool ratios = g is "exec" or "run" or "exec-in" or "hyperfine";
             var refs = Refs.Select(n => (n, rs.FirstOrDefault(r => r.Name == n))).Where(x => x.Item2 is not null).ToList();
             sb.AppendLine($"### {Titles[g]}");
             sb.AppendLine();
