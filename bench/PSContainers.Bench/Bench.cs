@@ -206,26 +206,8 @@ internal sealed class Bench
             var tracked = new List<double>();
             var trackedReturns = new List<double>();
             int total = _o.Warmup + _o.Iterations;
-            for (int i = 0; i < total && !Program.Cancelled; i++)
+            void Invoke(bool keep)
             {
-                bool keep = i >= _o.Warmup;
-                foreach (Peer p in peers.ToList())
-                {
-                    try
-                    {
-                        var (e, _) = RunPeer(p.File, p.Args, p.Stamp);
-                        if (keep)
-                        {
-                            exec[p.Name].Add(e);
-                        }
-                    }
-                    catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or FormatException)
-                    {
-                        Program.Note($"peer {p.Name} left out: {ex.Message}");
-                        peers.Remove(p);
-                        exec.Remove(p.Name);
-                    }
-                }
                 string? line = null;
                 long t0 = Now();
                 int code = ContainerExec.Run(_m, box, s, null, null, null, null, l => line ??= l, _ => { }, CancellationToken.None);
@@ -233,6 +215,13 @@ internal sealed class Bench
                 {
                     throw new InvalidOperationException($"exec in {box} exited {code}, printed '{line}'");
                 }
+                if (keep)
+                {
+                    invoke.Add(Stat.Ms(t0, stamp));
+                }
+            }
+            void Track(bool keep)
+            {
                 long t1 = Now();
                 ContainerProcess p0 = _m.StartProcess(new ContainerExecRequest { Name = box, FilePath = s });
                 long t2 = Now();
@@ -244,9 +233,36 @@ internal sealed class Bench
                 }
                 if (keep)
                 {
-                    invoke.Add(Stat.Ms(t0, stamp));
                     tracked.Add(Stat.Ms(t1, stamp2));
                     trackedReturns.Add(Stat.Ms(t1, t2));
+                }
+            }
+            void RunOne(Peer p, bool keep)
+            {
+                try
+                {
+                    var (e, _) = RunPeer(p.File, p.Args, p.Stamp);
+                    if (keep && exec.ContainsKey(p.Name))
+                    {
+                        exec[p.Name].Add(e);
+                    }
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or FormatException)
+                {
+                    Program.Note($"peer {p.Name} left out: {ex.Message}");
+                    peers.Remove(p);
+                    exec.Remove(p.Name);
+                }
+            }
+            for (int i = 0; i < total && !Program.Cancelled; i++)
+            {
+                bool keep = i >= _o.Warmup;
+                // Every tool once per round, and the order rotated each round: what one leaves running for a while after it
+                // returns (podman's cleanup) slows whichever comes next, so that is each of them in turn.
+                var round = peers.Select(p => (Action)(() => RunOne(p, keep))).Append(() => Invoke(keep)).Append(() => Track(keep)).ToList();
+                for (int k = 0; k < round.Count; k++)
+                {
+                    round[(k + i) % round.Count]();
                 }
             }
             foreach (Peer p in peers)
