@@ -51,7 +51,7 @@ for mode in $modes; do
   share=$results/$mode
   rm -rf "$share"
   mkdir -p "$share"
-  echo "=== VM lane, mode $mode: pure cgroup $mode kernel; xunit Layout=cgroup + tests/pester/Layouts.Tests.ps1 and Processes.Tests.ps1 (Pester 5.9.1, pwsh $pwsh_home)"
+  echo "=== VM lane, mode $mode: pure cgroup $mode kernel; xunit Layout=cgroup + tests/pester/Layouts.Tests.ps1 (Pester 5.9.1, pwsh $pwsh_home)"
   start=$(date +%s)
   tests/vm/run.sh --mode "$mode" --timeout "$timeout" --share "$share" -- "${vm_env[@]}" bash tests/vm/layout-tests.sh 2>&1 | tee "$results/$mode.log"
   rc=${PIPESTATUS[0]}
