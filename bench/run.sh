@@ -8,7 +8,8 @@
 # Installs the peers from Debian's packages when missing (hyperfine, bubblewrap, runc, cgroup-tools, util-linux),
 # builds the project in Release, builds bench/PSContainers.Bench, measures, prints the table and keeps a copy in
 # out/bench/latest.md. Everything it makes (cgroups named <tag>*, /run/<tag>, /tmp/<tag>, runc containers
-# named <tag>-runc and <tag>-runcx, the podman container <tag>-pod and image <tag>-img) is removed on exit, also
+# named <tag>-runc and <tag>-runcx, the podman container <tag>-pod and image <tag>-img, and podman's libpod_parent
+# cgroups when this run made them) is removed on exit, also
 # on failure or Ctrl+C. See docs/performance.md.
 set -euo pipefail
 
@@ -51,6 +52,7 @@ have() { command -v "$1" >/dev/null; }
 
 # ---------------------------------------------------------------- cleanup of everything this run makes
 TAG=psc-bench-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+LIBPOD_BEFORE=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name libpod_parent 2>/dev/null | wc -l)
 WORK=/tmp/$TAG
 cleanup() {
   local rc=$?
@@ -58,6 +60,11 @@ cleanup() {
   trap - EXIT INT TERM
   if have runc; then runc delete -f "$TAG-runc" >/dev/null 2>&1; runc delete -f "$TAG-runcx" >/dev/null 2>&1; fi
   if have podman; then podman rm -f "$TAG-pod" >/dev/null 2>&1; podman rmi -f "localhost/$TAG-img" >/dev/null 2>&1; fi
+  # podman (cgroupfs manager) leaves libpod_parent/ and its conmon/ cgroup behind: removed when this run made them
+  # (they were not there before it) and they are empty.
+  if [ "$LIBPOD_BEFORE" = 0 ]; then
+    find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -depth -type d -path '*/libpod_parent*' -exec rmdir {} \; 2>/dev/null
+  fi
   # Only cgroups whose name starts with this run's tag: kill what is left in them, then rmdir deepest first.
   local d
   for d in $(find /sys/fs/cgroup -mindepth 1 -maxdepth 5 -type d -name "$TAG*" 2>/dev/null | sort -r); do
