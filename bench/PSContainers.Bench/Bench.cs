@@ -288,7 +288,8 @@ internal sealed class Bench
 
     private long StampOf(string name, Container c)
     {
-        string text = File.ReadAllText(_m.Depot.FileOf(name, "stdout.log")).Trim();
+        string text = string.Concat(_m.ProcessOutput(name, ContainerProcess.MainId).ReadNew(final: true)
+            .Where(l => l.Stream == LogStream.Stdout).Select(l => l.Line)).Trim();
         if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long ns))
         {
             throw new InvalidOperationException($"container {name} (exit {c.ExitCode}) printed '{text}', not a timestamp");

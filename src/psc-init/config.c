@@ -99,8 +99,6 @@ static bool keep_record(const char *k, const char *val)
     else if (!strcmp(k, "hostname")) cfg.hostname = val;
     else if (!strcmp(k, "cwd")) cfg.cwd = val;
     else if (!strcmp(k, "root")) cfg.root = val;
-    else if (!strcmp(k, "stdout")) cfg.out = val;
-    else if (!strcmp(k, "stderr")) cfg.err = val;
     else if (!strcmp(k, "uid_map")) cfg.uid_map = val;
     else if (!strcmp(k, "gid_map")) cfg.gid_map = val;
     else if (!strcmp(k, "oom")) cfg.oom = val;
@@ -219,8 +217,8 @@ static const char *check_config(void)
 {
     if (exec_mode) {
         /* These belong to the container, made once by its init. */
-        const char *const keys[] = { "depot", "ns", "hostname", "root", "stdout", "stderr", "uid_map", "gid_map", "oom", "sandbox" };
-        const bool set[] = { cfg.depot, cfg.ns, cfg.hostname, cfg.root, cfg.out, cfg.err, cfg.uid_map, cfg.gid_map, cfg.oom, cfg.sandbox };
+        const char *const keys[] = { "depot", "ns", "hostname", "root", "uid_map", "gid_map", "oom", "sandbox" };
+        const bool set[] = { cfg.depot, cfg.ns, cfg.hostname, cfg.root, cfg.uid_map, cfg.gid_map, cfg.oom, cfg.sandbox };
         for (size_t i = 0; i < COUNT(keys); i++)
             if (set[i])
                 return keys[i];
@@ -231,7 +229,7 @@ static const char *check_config(void)
         if (cfg.attach_wait && !cfg.tty_cols) return "attach_wait";
     } else {
         if (cfg.target || cfg.has_target_start) return cfg.target ? "target" : "target_start";
-        if (cfg.proc || cfg.log_max) return cfg.proc ? "proc" : "log_max";
+        if (cfg.proc) return "proc";
         if (cfg.stdin_records || cfg.tty_cols || cfg.attach_wait)
             return cfg.stdin_records ? "stdin" : cfg.tty_cols ? "tty" : "attach_wait";
         if (!cfg.depot) return "depot";

@@ -77,8 +77,8 @@ static unsigned long long oom_kills(int oom)
 /* C: an "oom-killed count=<n>" event per OOM kill the container's cgroup counted (the counter read once,
  * at most 1000 events), then the "exited" event, then `exit` (a temp file renamed, so readers see all of
  * it or nothing): whoever sees the exit record finds the events already logged, and the engine records
- * OOM kills itself only for an init that ended without one.  Failures go to C's stderr, the container's
- * stderr log. */
+ * OOM kills itself only for an init that ended without one.  Failures are noted in the container's
+ * output.log (note). */
 void record_exit(int depot, int oom, int status)
 {
     char code[8] = "", buf[160];
@@ -91,12 +91,12 @@ void record_exit(int depot, int oom, int status)
     for (unsigned long long i = 1; i <= kills && i <= 1000; i++) {
         len = snprintf(buf, sizeof buf, "%lld oom-killed count=%llu\n", t, i);
         if (!append_event(depot, buf, (size_t)len))
-            dprintf(2, "psc-init: cannot append to %s/events.log: %s\n", cfg.depot, strerror(errno));
+            note("psc-init: cannot append to %s/events.log: %s", cfg.depot, strerror(errno));
     }
     len = snprintf(buf, sizeof buf, "%lld exited code=%s signal=%d\n", t, code, sig);
     if (!append_event(depot, buf, (size_t)len))
-        dprintf(2, "psc-init: cannot append to %s/events.log: %s\n", cfg.depot, strerror(errno));
+        note("psc-init: cannot append to %s/events.log: %s", cfg.depot, strerror(errno));
     snprintf(buf, sizeof buf, "exit_code=%s\nsignal=%d\nexit_time_ns=%lld\n", code, sig, t);
     if (!write_depot_from(depot, NULL, "exit", buf))
-        dprintf(2, "psc-init: cannot write the exit record in %s: %s\n", cfg.depot, strerror(errno));
+        note("psc-init: cannot write the exit record in %s: %s", cfg.depot, strerror(errno));
 }

@@ -21,7 +21,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -41,9 +40,9 @@ static struct {
     int null, out[2], err[2];
     int in[2];                        /* stdin=1: the program's stdin pipe (A keeps the write end) */
     int master;                       /* tty=: the pty's master, passed by E2 */
-    int procdir, log;                 /* detached (proc=): the record directory and its output.log */
-    unsigned long long logged;        /* bytes in output.log */
-} ex = { .out = { -1, -1 }, .err = { -1, -1 }, .in = { -1, -1 }, .master = -1, .procdir = -1, .log = -1 };
+    int procdir;                      /* detached (proc=): the record directory */
+    struct outlog log;                /* detached: its output.log (fd -1: attached) */
+} ex = { .out = { -1, -1 }, .err = { -1, -1 }, .in = { -1, -1 }, .master = -1, .procdir = -1, .log = { -1, -1, 0, 0 } };
 
 static const char tags[2] = { 'o', 'e' };    /* the records of the program's stdout and stderr */
 
@@ -301,34 +300,17 @@ static void kill_session(pid_t leader)
     }
 }
 
-/* Detached: output.log has reached log_max; it becomes output.log.1 (replacing the one before) and a
- * new one is begun.  A reader that holds the old one open reads it to its end, then the new one. */
-static void rotate_log(void)
-{
-    int fd;
-    if (renameat(ex.procdir, "output.log", ex.procdir, "output.log.1") < 0 ||
-        (fd = openat(ex.procdir, "output.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0)
-        return;                       /* keep writing where we are */
-    close(ex.log);
-    ex.log = fd;
-    ex.logged = 0;
-}
-
 /* One record: on stdout (attached; false when the engine is gone), else appended to output.log
  * (detached; a failed write drops the record, the program goes on). */
 static bool emit(char tag, const char *buf, size_t n)
 {
+    if (ex.log.fd >= 0) {
+        outlog_put(&ex.log, tag, buf, n);
+        return true;
+    }
     char head[32];
     int len = snprintf(head, sizeof head, "%c %zu\n", tag, n);
-    if (ex.log < 0)
-        return write_all(1, head, (size_t)len) == 0 && write_all(1, buf, n) == 0;
-    struct iovec iov[2] = { { head, (size_t)len }, { (void *)buf, n } };
-    ssize_t w = writev(ex.log, iov, 2);  /* O_APPEND: one record lands whole, or not at all */
-    if (w > 0)
-        ex.logged += (unsigned long long)w;
-    if (ex.logged >= cfg.log_max)
-        rotate_log();
-    return true;
+    return write_all(1, head, (size_t)len) == 0 && write_all(1, buf, n) == 0;
 }
 
 /* Relays what one of the program's pipes holds as a record; closes it (-1) at EOF. */
@@ -447,7 +429,7 @@ static int relay_until_exit(int sigfd, pid_t e2, int fds[2], bool *out_ok)
         /* stdin: a control channel, or with stdin=1 the records of the program's stdin, taken only when
          * what came before is written (or the program's stdin is closed, and what comes is dropped). */
         bool room = !cfg.stdin_records || ex.in[1] < 0 || in.len == 0;
-        struct pollfd p[5 + 1 + 8] = { { sigfd, POLLIN, 0 }, { stopping || ex.log >= 0 || !room ? -1 : 0, POLLIN, 0 },
+        struct pollfd p[5 + 1 + 8] = { { sigfd, POLLIN, 0 }, { stopping || ex.log.fd >= 0 || !room ? -1 : 0, POLLIN, 0 },
                                { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 },
                                { ex.in[1] >= 0 && in.len ? ex.in[1] : -1, POLLOUT, 0 } };
         int np = 5;
@@ -471,7 +453,7 @@ static int relay_until_exit(int sigfd, pid_t e2, int fds[2], bool *out_ok)
             in.len = in.off = 0;          /* the program closed its stdin: drop what comes */
         if (cfg.stdin_records)
             feed_stdin();
-        if (p[0].revents && stop_signal(sigfd) && ex.log < 0)
+        if (p[0].revents && stop_signal(sigfd) && ex.log.fd < 0)
             stop = true;              /* detached: nothing but the program's end stops the relay */
         if (stop && !stopping) {
             stopping = true;
@@ -503,14 +485,8 @@ static void open_record(void)
     if (setsid() < 0)
         die("error setsid %d -", errno);
     ex.procdir = open(cfg.proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    struct stat st;
-    if (ex.procdir < 0 ||
-        (ex.log = openat(ex.procdir, "output.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0 ||
-        fstat(ex.log, &st) < 0)
+    if (ex.procdir < 0 || !outlog_open(&ex.log, ex.procdir, cfg.log_max ? cfg.log_max : 8 << 20))
         die("error open_proc %d %s", errno, cfg.proc);
-    ex.logged = (unsigned long long)st.st_size;
-    if (!cfg.log_max)
-        cfg.log_max = 8 << 20;
 }
 
 /* Detached: the process's id, the last part of its record directory (<depot>/processes/<id>). */
@@ -598,7 +574,7 @@ int exec_main(const char *path)
         die("error setup 71 the program's pty did not arrive");
     if (ex.master >= 0 && attach_listen(ex.procdir) < 0)
         die("error attach %d %s/attach.sock", errno, cfg.proc);
-    if (ex.log >= 0) {
+    if (ex.log.fd >= 0) {
         record_process_start(e2, now_ns(CLOCK_REALTIME));
         status("exec 0 %d", (int)e2);
         /* The engine has its answer: from here the tracker is nobody's but its own. */
@@ -618,7 +594,7 @@ int exec_main(const char *path)
     int wstatus = relay_until_exit(sigfd, e2, fds, &out_ok);
     relay_rest(fds, &out_ok);
     int sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
-    if (ex.log >= 0)
+    if (ex.log.fd >= 0)
         record_process_exit(wstatus);
     if (cfg.attach_wait)
         attach_linger(5000);

@@ -26,6 +26,10 @@
 
 char *serve_arg;
 
+/* With log_max: the main program's output.log, and the pipes of its stdout and stderr (open_logs). */
+static struct outlog main_log = { -1, -1, 0, 0 };
+static int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
+
 /* A ignores SIGPIPE, and ignored dispositions survive execve; A also blocks what it waits for:
  * give the program default dispositions and an empty signal mask. */
 void default_signals(void)
@@ -62,8 +66,10 @@ static _Noreturn void run_d(void)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);    /* C's blocked set must not leak into the program */
+    if (out_pipe[1] >= 0 && (dup2(out_pipe[1], 1) < 0 || dup2(err_pipe[1], 2) < 0))
+        fail("dup2", "output");
     setup_process();
-    close_except(sock);               /* 0-2 are /dev/null and the logs, set up by C */
+    close_except(sock);               /* 0 is /dev/null, 1 and 2 the output pipes or /dev/null */
     say("D");
     if (hear() != 'g')
         _exit(125);                   /* A went away without go: never start the program */
@@ -97,19 +103,21 @@ static int block_signals(void)
     return sfd;
 }
 
-static void open_logs(void)
+/* With log_max (README.md, "Output logs"): the main program's stdout and stderr are pipes that C drains
+ * into the depot's output.log, so the two streams keep the order C read them in and the file has a cap;
+ * C's own diagnostics from then on go there too (a sandbox's log holds only those).  Without it, the
+ * program's stdout and stderr are /dev/null, as C's are. */
+static void open_logs(int depot)
 {
-    const char *paths[2] = { cfg.out, cfg.err };
-    for (int i = 0; i < 2; i++) {
-        if (!paths[i])
-            continue;
-        int fd = open(paths[i], O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);   /* made at creation */
-        /* On 1 and 2 of C itself: D inherits them, and C's own diagnostics (an unwritable
-         * depot) land in the container's stderr log, the only place anyone will look. */
-        if (fd < 0 || dup2(fd, 1 + i) < 0)
-            fail(i ? "open_stderr" : "open_stdout", "%s", paths[i]);
-        close(fd);
-    }
+    if (!cfg.log_max)
+        return;
+    if (!outlog_open(&main_log, depot, cfg.log_max))
+        fail("open_output", "%s/output.log", cfg.depot);
+    diag_log = &main_log;
+    if (cfg.sandbox)
+        return;                       /* no program: the log holds C's diagnostics only */
+    if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0)
+        fail("pipe", "output");
 }
 
 static void enter_root(void)
@@ -199,24 +207,62 @@ static bool reap(pid_t d, int *d_status)
     return found;
 }
 
-/* C's life once D runs: forwards signals to D and reaps every child until D has ended; returns D's status. */
+/* One read from an output pipe into output.log; closes it (-1) at EOF.  False when it held nothing. */
+static bool drain(int *fd, char tag)
+{
+    static char buf[65536];
+    ssize_t n = read(*fd, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return false;
+    if (n <= 0) {
+        close(*fd);
+        *fd = -1;
+        return false;
+    }
+    outlog_put(&main_log, tag, buf, (size_t)n);
+    return true;
+}
+
+/* What the output pipes hold now, for at most 1 s: writers that live on (background children) are not
+ * awaited. */
+static void drain_rest(void)
+{
+    long long deadline = now_ns(CLOCK_MONOTONIC) + 1000000000LL;
+    bool more = true;
+    while (more && now_ns(CLOCK_MONOTONIC) < deadline) {
+        more = false;
+        if (out_pipe[0] >= 0)
+            more |= drain(&out_pipe[0], 'o');
+        if (err_pipe[0] >= 0)
+            more |= drain(&err_pipe[0], 'e');
+    }
+}
+
+/* C's life once D runs: forwards signals to D, drains its output into output.log and reaps every child
+ * until D has ended; returns D's status. */
 static int wait_main(int sfd, pid_t d)
 {
     int d_status = 0;
     for (;;) {
-        struct signalfd_siginfo si;
-        ssize_t n = read(sfd, &si, sizeof si);
-        if (n != sizeof si) {         /* EINTR; anything else cannot happen, but would poll */
-            if (reap(d, &d_status))
+        struct pollfd p[3] = { { sfd, POLLIN, 0 }, { out_pipe[0], POLLIN, 0 }, { err_pipe[0], POLLIN, 0 } };
+        if (poll(p, 3, -1) < 0) {
+            if (reap(d, &d_status))   /* EINTR; anything else cannot happen, but would spin */
                 return d_status;
             sleep_ms(10);
             continue;
         }
-        if (si.ssi_signo == SIGCHLD) {
-            if (reap(d, &d_status))
-                return d_status;
-        } else
-            kill(d, (int)si.ssi_signo);   /* D is not reaped yet, so the pid is still D's */
+        if (p[1].revents)
+            drain(&out_pipe[0], 'o');
+        if (p[2].revents)
+            drain(&err_pipe[0], 'e');
+        struct signalfd_siginfo si;
+        if (p[0].revents && read(sfd, &si, sizeof si) == sizeof si) {
+            if (si.ssi_signo == SIGCHLD) {
+                if (reap(d, &d_status))
+                    return d_status;
+            } else
+                kill(d, (int)si.ssi_signo);   /* D is not reaped yet, so the pid is still D's */
+        }
     }
 }
 
@@ -302,7 +348,7 @@ static _Noreturn void run_c(void)
     int depot = open(cfg.depot, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (depot < 0)
         fail("open_depot", "%s", cfg.depot);
-    open_logs();
+    open_logs(depot);
     int members = pidns ? -1 : cgroups_members();
     /* The cgroup's OOM kill counter, read at the exit; without it no OOM kill is recorded here. */
     int oom = cfg.oom ? open(cfg.oom, O_RDONLY | O_CLOEXEC) : -1;
@@ -312,10 +358,19 @@ static _Noreturn void run_c(void)
         hold_open(sfd, depot, oom, members, pidns);
     pid_t d = start_main();
     close(sock);
+    if (out_pipe[1] >= 0) {           /* D has its copies: EOF comes when the last writer is gone */
+        close(out_pipe[1]);
+        close(err_pipe[1]);
+        fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
+        fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);
+    }
     int d_status = wait_main(sfd, d);
+    drain_rest();
     record_exit(depot, oom, d_status);
-    if (!pidns)
+    if (!pidns) {
         kill_rest(members);
+        drain_rest();
+    }
     _exit(0);                         /* in a PID namespace the kernel kills the rest */
 }
 

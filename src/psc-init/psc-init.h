@@ -9,6 +9,7 @@
  *   config.c   the config records, load_config, `area`
  *   cgroups.c  the cgroup.procs files: opened once into a list, a pid written into each
  *   depot.c    every write into the depot: state.json, events.log, exit
+ *   outlog.c   output.log: a process's stdout and stderr as records, rotated at a cap; note
  *   launch.c   A: start one container, and how A fails (die)
  *   init.c     C, the init, and D, the main process
  *   exec.c     exec mode: A, E1 and E2; with proc=, A stays as the process's tracker
@@ -37,9 +38,10 @@
 /* ---------------------------------------------------------------- config.c */
 
 struct config {
-    const char *depot, *hostname, *cwd, *root, *out, *err, *uid_map, *gid_map, *oom;
+    const char *depot, *hostname, *cwd, *root, *uid_map, *gid_map, *oom;
     const char *proc;                 /* exec mode: the process's record directory (detached: tracked) */
-    unsigned long long log_max;       /* exec mode with proc: output.log's size before it rotates */
+    unsigned long long log_max;       /* output.log's size before it rotates; in start mode: log the main
+                                       * program's output (else it goes to /dev/null) */
     bool sandbox;                     /* start mode: no program, the init holds the container open */
     bool stdin_records;               /* exec mode: A's stdin carries the program's stdin as records */
     unsigned tty_cols, tty_rows;      /* exec mode with proc: the program runs on a pty of this size */
@@ -103,6 +105,19 @@ int cgroups_members(void);
 bool write_depot_from(int depot, const char *ready, const char *file, const char *content);
 bool append_event(int depot, const char *line, size_t len);
 void record_exit(int depot, int oom, int status);
+
+/* ---------------------------------------------------------------- outlog.c */
+
+struct outlog {
+    int dir, fd;                      /* the directory of output.log, and output.log (-1: none) */
+    unsigned long long logged, max;   /* bytes in output.log, and the size at which it rotates */
+};
+
+extern struct outlog *diag_log;       /* where note() writes, when set */
+
+bool outlog_open(struct outlog *l, int dir, unsigned long long max);
+void outlog_put(struct outlog *l, char tag, const char *buf, size_t n);
+void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---------------------------------------------------------------- launch.c */
 

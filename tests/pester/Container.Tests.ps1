@@ -57,6 +57,30 @@ Describe 'A container''s life' {
         Get-ContainerLog -Name talk -Stream Stdout -Tail 1 | Should -Be 'out2'
     }
 
+    It 'keeps the two streams of the program in the order written, bounded, for -Stream All, -Tail and -Follow' {
+        # Each write waits long enough for the init to have read the one before.
+        New-Container -Name order /bin/sh -ArgumentList '-c', 'for i in 1 2 3; do echo out$i; sleep 0.05; echo err$i >&2; sleep 0.05; done' |
+            Start-Container -PassThru | Wait-Container | Out-Null
+        $all = @('out1', 'err1', 'out2', 'err2', 'out3', 'err3')
+        Get-ContainerLog -Name order | Should -Be $all
+        Get-ContainerLog -Name order -Tail 3 | Should -Be @('err2', 'out3', 'err3')
+        Get-ContainerLog -Name order -Follow | Should -Be $all
+        $dir = Join-Path $Depot order
+        (Get-ChildItem -LiteralPath $dir -Name) | Should -Not -Contain 'stdout.log'
+        (Get-Item -LiteralPath (Join-Path $dir output.log)).Length | Should -BeGreaterThan 0
+    }
+
+    It 'does not block a program that writes 20 MiB nobody reads, and keeps the newest part' {
+        $c = New-Container -Name flood /bin/sh -ArgumentList '-c', 'i=0; while [ $i -lt 20 ]; do head -c 1048576 /dev/zero | tr "\0" "x"; echo; i=$((i+1)); done; echo last-line' |
+            Start-Container -PassThru | Wait-Container -Timeout 60
+        $c.State | Should -Be Exited
+        $c.ExitCode | Should -Be 0
+        $dir = Join-Path $Depot flood
+        (Get-Item -LiteralPath (Join-Path $dir output.log)).Length | Should -BeLessOrEqual (8MB + 64KB + 32)
+        (Get-Item -LiteralPath (Join-Path $dir output.log.1)).Length | Should -BeGreaterOrEqual 8MB
+        Get-ContainerLog -Name flood -Tail 1 | Should -Be 'last-line'
+    }
+
     It 'is isolated: the main process is pid 2 under init as 1, /proc shows only the container, the hostname is its own' {
         $script = 'echo "pid $$"; echo "ppid $PPID"; hostname; ls /proc | grep -cE "^[0-9]+$"'
         New-Container -Name iso /bin/sh -ArgumentList '-c', $script -Hostname box1 | Start-Container

@@ -128,11 +128,19 @@ public sealed partial class ContainerManager : IDisposable
     public ContainerProcess StopProcess(string name, string id, int? signal, TimeSpan timeout, bool force, CancellationToken cancel = default) =>
         ProcessTracker.Stop(this, name, id, signal, timeout, force, cancel);
 
-    /// <summary>A reader of a process's output from its beginning: the container's logs for "main", the tracker's for the rest.</summary>
+    /// <summary>
+    /// A reader of a process's output from its beginning: the output.log in the depot entry for "main" (empty for a
+    /// container never started), the one in the process's record for the rest.
+    /// </summary>
     public ILogFollower ProcessOutput(string name, string id)
     {
+        if (id == ContainerProcess.MainId)
+        {
+            Get(name);
+            return new ProcessLogs(Depot.PathOf(name));
+        }
         ProcessTracker.Get(this, name, id);
-        return id == ContainerProcess.MainId ? new ContainerLogs(Depot, name) : new ProcessLogs(ProcessTracker.RecordDir(this, name, id));
+        return new ProcessLogs(ProcessTracker.RecordDir(this, name, id));
     }
 
     /// <summary>

@@ -312,7 +312,7 @@ public sealed class RemoveContainerCommand : ContainerTargetCommandBase
     protected override void StopProcessing() => _stop.Cancel();
 }
 
-/// <summary>Get-ContainerLog: the lines the container's main process wrote to stdout and stderr.</summary>
+/// <summary>Get-ContainerLog: the lines a process of the container (its main program by default) wrote to stdout and stderr, in the order written.</summary>
 [Cmdlet(VerbsCommon.Get, "ContainerLog", DefaultParameterSetName = "Name")]
 [OutputType(typeof(string))]
 public sealed class GetContainerLogCommand : ContainerTargetCommandBase
@@ -346,9 +346,8 @@ public sealed class GetContainerLogCommand : ContainerTargetCommandBase
                     Containers.FollowProcess(target.Name, ProcessId ?? ContainerProcess.MainId, Stream, Tail, (_, line) => WriteObject(line), _stop.Token);
                     return;
                 }
-                IEnumerable<(LogStream Stream, string Line)> lines = ProcessId is null
-                    ? new ContainerLogs(Containers.Depot, target.Name).Read(Stream, Tail)
-                    : Tailed(Containers.ProcessOutput(target.Name, ProcessId).ReadNew(final: true).Where(l => Stream == LogStream.All || l.Stream == Stream).ToList());
+                var lines = Tailed(Containers.ProcessOutput(target.Name, ProcessId ?? ContainerProcess.MainId).ReadNew(final: true)
+                    .Where(l => Stream == LogStream.All || l.Stream == Stream).ToList());
                 foreach (var (_, line) in lines)
                 {
                     WriteObject(line);

@@ -35,7 +35,7 @@ public sealed class ContainerHost : IDisposable
         return Manager.Start(name);
     }
 
-    public string[] Stdout(string name) => File.ReadAllLines(Manager.Depot.FileOf(name, "stdout.log"));
+    public string[] Stdout(string name) => Init.OutputRecords.Stream(Manager.Depot.PathOf(name), 'o').Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     public void Dispose()
     {
@@ -143,7 +143,7 @@ public class ContainerTests
         var c = h.Run("zombies", "i=0; while [ $i -lt 100 ]; do sh -c 'sleep 0.2 & exit' ; i=$((i+1)); done; echo made; exec sleep 300",
             limits: new CGroupLimits { PidsLimit = 400 });
         var sw = Stopwatch.StartNew();
-        while (File.ReadAllText(h.Manager.Depot.FileOf("zombies", "stdout.log")) != "made\n" && sw.ElapsedMilliseconds < 20000)
+        while (Init.OutputRecords.Stream(h.Manager.Depot.PathOf("zombies"), 'o') != "made\n" && sw.ElapsedMilliseconds < 20000)
         {
             Thread.Sleep(20);
         }
@@ -374,9 +374,9 @@ public class InterruptedStartTests
     {
         using var h = new ContainerHost();
         h.Manager.Create(new ContainerManager.Request { Name = "cut", FilePath = "/bin/sleep", ArgumentList = new[] { "300" } });
-        // The init blocks opening its stdout log, a FIFO nobody reads: the start cannot finish. On the timeout the
+        // The init blocks opening its output.log, a FIFO nobody reads: the start cannot finish. On the timeout the
         // engine closes psc-init's stdin, and psc-init kills what it made and gives up.
-        string log = h.Manager.Depot.FileOf("cut", "stdout.log");
+        string log = h.Manager.Depot.FileOf("cut", "output.log");
         File.Delete(log); // made empty by Create
         using (var mkfifo = Process.Start("mkfifo", log)!)
         {

@@ -20,7 +20,7 @@ public sealed record ExitRecord(string ExitCode, int Signal, long ExitTimeNs, st
 
 /// <summary>
 /// One run of psc-init speaking its stdin/stdout protocol directly (no engine classes): a temp depot
-/// with empty stdout/stderr logs, optionally a cgroup of its own in memory, pids, freezer and unified,
+/// with an empty output.log (the main program's stdout and stderr as records), optionally a cgroup of its own in memory, pids, freezer and unified,
 /// and the config file. Every process the run starts carries a marker in its environment (the
 /// launcher's, and the main program's via env=) so Dispose can find and kill leftovers even without
 /// cgroups; Dispose then removes the cgroups and the depot, also when the test failed.
@@ -33,13 +33,16 @@ public sealed class InitRun : IDisposable
     private readonly StringBuilder _stderr = new();
     private readonly List<string> _extraDirs = new();
 
-    public InitRun(bool cgroups = true, bool marker = true)
+    public InitRun(bool cgroups = true, bool marker = true, bool logs = true)
     {
         Skip.IfNot(IsRoot, "psc-init tests need root (cgroups, namespaces)");
         Depot = Directory.CreateTempSubdirectory("psc-init-test-").FullName;
-        File.WriteAllText(StdoutLog, "");
-        File.WriteAllText(StderrLog, "");
-        Add("depot", Depot).Add("stdout", StdoutLog).Add("stderr", StderrLog);
+        Add("depot", Depot);
+        if (logs)
+        {
+            File.WriteAllText(OutputLog, "");
+            Add("log_max", LogMax.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         if (marker)
         {
             Add("env", MarkerVar + "=" + Id);
@@ -71,9 +74,10 @@ public sealed class InitRun : IDisposable
 
     public string Depot { get; }
 
-    public string StdoutLog => Path.Combine(Depot, "stdout.log");
+    /// <summary>The main program's output.log cap in these runs.</summary>
+    public const long LogMax = 1 << 20;
 
-    public string StderrLog => Path.Combine(Depot, "stderr.log");
+    public string OutputLog => Path.Combine(Depot, "output.log");
 
     public string ConfigPath => Path.Combine(Depot, "init.conf");
 
@@ -88,7 +92,14 @@ public sealed class InitRun : IDisposable
 
     public int MainPid { get; private set; }
 
-    public string Stdout => File.ReadAllText(StdoutLog);
+    /// <summary>The main program's stdout so far, taken from the "o" records of output.log (and output.log.1 before it).</summary>
+    public string Stdout => Stream('o');
+
+    /// <summary>Its stderr so far (with psc-init's own notes), from the "e" records.</summary>
+    public string Stderr => Stream('e');
+
+    /// <summary>One stream of the main program's output (<see cref="OutputRecords"/>).</summary>
+    public string Stream(char tag) => OutputRecords.Stream(Depot, tag);
 
     /// <summary>What psc-init printed on its stderr so far (diagnostics).</summary>
     public string LauncherStderr { get { lock (_stderr) { return _stderr.ToString(); } } }
@@ -206,7 +217,7 @@ public sealed class InitRun : IDisposable
 
     public ExitRecord WaitExit(TimeSpan timeout)
     {
-        Assert.True(WaitUntil(() => File.Exists(ExitPath), timeout), "no exit record; stderr log: " + File.ReadAllText(StderrLog));
+        Assert.True(WaitUntil(() => File.Exists(ExitPath), timeout), "no exit record; stderr: " + Stderr);
         string raw = File.ReadAllText(ExitPath);
         var kv = raw.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
         return new ExitRecord(kv["exit_code"], int.Parse(kv["signal"]), long.Parse(kv["exit_time_ns"]), raw);

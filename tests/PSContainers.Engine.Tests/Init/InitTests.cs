@@ -264,7 +264,6 @@ public class InitTests
 
     [SkippableTheory]
     [InlineData("proc", "/tmp")]
-    [InlineData("log_max", "65536")]
     [InlineData("stdin", "1")]
     [InlineData("sandbox", "yes")]
     public void RecordsOfATrackedExecOrABadSandboxRecordAreRefusedAtAStart(string key, string value)
@@ -317,7 +316,71 @@ public class InitTests
         run.Sh("readlink /proc/self/fd/0; echo to-out; echo to-err >&2; cat; echo after-cat");
         run.Run();
         Assert.Equal("/dev/null\nto-out\nafter-cat\n", run.Stdout);
-        Assert.Equal("to-err\n", File.ReadAllText(run.StderrLog));
+        Assert.Equal("to-err\n", run.Stderr);
+    }
+
+    [SkippableFact]
+    public void OutputLogKeepsTheOrderTheTwoStreamsWereWrittenIn()
+    {
+        using var run = new InitRun();
+        // Each write waits long enough for the init to have read the one before, so each is a record of its own.
+        run.Sh("for i in 1 2 3; do echo out$i; sleep 0.05; echo err$i >&2; sleep 0.05; done");
+        run.Run();
+        var records = OutputRecords.Read(run.Depot).Select(r => r.Tag + " " + r.Text);
+        Assert.Equal(new[] { "o out1\n", "e err1\n", "o out2\n", "e err2\n", "o out3\n", "e err3\n" }, records);
+    }
+
+    [SkippableFact]
+    public void OutputLogRotatesAtItsCapAndKeepsTheNewestPart()
+    {
+        using var run = new InitRun();
+        run.Add("log_max", "4096");
+        // 40 lines of 1000 bytes, each its own write: the log rotates about every 4 lines.
+        run.Sh("i=0; while [ $i -lt 40 ]; do printf '%03d%0997d\\n' $i 0; i=$((i+1)); sleep 0.005; done");
+        run.Run();
+        Assert.True(File.Exists(run.OutputLog + ".1"), "no output.log.1");
+        long current = new FileInfo(run.OutputLog).Length, old = new FileInfo(run.OutputLog + ".1").Length;
+        Assert.InRange(old, 4096, 4096 + 1008);
+        Assert.InRange(current, 0, 4096 + 1008);
+        string[] kept = Lines(run.Stdout);
+        Assert.InRange(kept.Length, 4, 10);
+        Assert.All(kept, l => Assert.Equal(1000, l.Length));
+        // What is kept is the end, without a gap: the last lines in order.
+        Assert.Equal(Enumerable.Range(40 - kept.Length, kept.Length).Select(i => i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture)), kept.Select(l => l[..3]));
+    }
+
+    [SkippableFact]
+    public void WithoutLogMaxTheProgramsOutputIsDevNull()
+    {
+        using var run = new InitRun(logs: false);
+        run.Program("/bin/sleep", "30").StartRunning();
+        Assert.Equal("/dev/null", new FileInfo($"/proc/{run.MainPid}/fd/1").LinkTarget);
+        Assert.Equal("/dev/null", new FileInfo($"/proc/{run.MainPid}/fd/2").LinkTarget);
+        Assert.False(File.Exists(run.OutputLog));
+    }
+
+    [SkippableTheory]
+    [InlineData("0")]
+    [InlineData("4095")]
+    [InlineData("x")]
+    public void ALogCapBelowAPageIsRefused(string cap)
+    {
+        using var run = new InitRun();
+        run.Add("log_max", cap).Sh("echo never");
+        Assert.Equal("error config 22 log_max", run.Start());
+        Assert.Equal("", run.Stdout);
+    }
+
+    [SkippableFact]
+    public void ABackgroundChildHoldingStdoutDoesNotHoldTheExit()
+    {
+        using var run = new InitRun();
+        run.Ns("pid", "mount");
+        run.Sh("sleep 30 & echo parent-done");
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        run.Run();
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"the exit took {sw.Elapsed}");
+        Assert.Equal("parent-done\n", run.Stdout);
     }
 
     [SkippableFact]
@@ -546,8 +609,7 @@ public class InitTests
         using var run = new InitRun(cgroups: false);
         // The unprivileged launcher must be able to read its binary and config and write the depot.
         File.SetUnixFileMode(run.Depot, (UnixFileMode)0x1ff);
-        File.SetUnixFileMode(run.StdoutLog, (UnixFileMode)0x1b6);
-        File.SetUnixFileMode(run.StderrLog, (UnixFileMode)0x1b6);
+        File.SetUnixFileMode(run.OutputLog, (UnixFileMode)0x1b6);
         string binary = Path.Combine(run.Depot, "psc-init");
         File.Copy(InitRun.InitPath, binary);
         run.Ns("user", "pid", "mount", "uts").Add("hostname", "rootless").Add("uid_map", "0 65534 1").Add("gid_map", "0 65534 1")
@@ -567,8 +629,7 @@ public class InitTests
         using var run = new InitRun(cgroups: false);
         // Run unprivileged without namespaces: the depot (root's, 0755) is readable but not writable.
         File.SetUnixFileMode(run.Depot, (UnixFileMode)0x1ed);
-        File.SetUnixFileMode(run.StdoutLog, (UnixFileMode)0x1b6);
-        File.SetUnixFileMode(run.StderrLog, (UnixFileMode)0x1b6);
+        File.SetUnixFileMode(run.OutputLog, (UnixFileMode)0x1b6);
         string binary = Path.Combine(run.TempDir("bin"), "psc-init");
         File.Copy(InitRun.InitPath, binary);
         run.Sh("echo ran");
@@ -576,7 +637,7 @@ public class InitTests
         Assert.Equal($"error depot_write 13 {run.Depot}/state.json", line);
         Assert.Equal(1, run.WaitLauncher());
         Assert.True(run.NoneLeft(TimeSpan.FromSeconds(3)));
-        Assert.Equal(new[] { "init.conf", "stderr.log", "stdout.log" }, Directory.GetFiles(run.Depot).Select(Path.GetFileName).Order().ToArray());
+        Assert.Equal(new[] { "init.conf", "output.log" }, Directory.GetFiles(run.Depot).Select(Path.GetFileName).Order().ToArray());
         Assert.Equal("", run.Stdout);
     }
 
@@ -587,8 +648,7 @@ public class InitTests
         using var run = new InitRun(cgroups: false);
         // Unprivileged without namespaces; the depot is taken away once the program runs.
         File.SetUnixFileMode(run.Depot, (UnixFileMode)0x1ff);
-        File.SetUnixFileMode(run.StdoutLog, (UnixFileMode)0x1b6);
-        File.SetUnixFileMode(run.StderrLog, (UnixFileMode)0x1b6);
+        File.SetUnixFileMode(run.OutputLog, (UnixFileMode)0x1b6);
         string binary = Path.Combine(run.TempDir("bin"), "psc-init");
         File.Copy(InitRun.InitPath, binary);
         string gate = Path.Combine(run.TempDir("gate"), "go");
@@ -597,8 +657,8 @@ public class InitTests
         run.StartRunning("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", binary);
         File.SetUnixFileMode(run.Depot, (UnixFileMode)0x1ed);
         File.WriteAllText(gate, "");
-        Assert.True(InitRun.WaitUntil(() => File.ReadAllText(run.StderrLog).Contains("psc-init: cannot write the exit record in " + run.Depot), InitRun.Timeout),
-            File.ReadAllText(run.StderrLog));
+        Assert.True(InitRun.WaitUntil(() => run.Stderr.Contains("psc-init: cannot write the exit record in " + run.Depot), InitRun.Timeout),
+            run.Stderr);
         Assert.True(run.NoneLeft(TimeSpan.FromSeconds(3)));
         Assert.False(File.Exists(run.ExitPath));
         Assert.Equal("ran\n", run.Stdout);

@@ -4,7 +4,7 @@ namespace PSContainers.Containers;
 
 /// <summary>
 /// A container's event log (events.log: created, started, exited, stopped, oom-killed, paused, resumed…, appended by
-/// the engine and by psc-init), the OOM kills recorded in it, and its stdout/stderr followed as they grow.
+/// the engine and by psc-init), the OOM kills recorded in it, and its processes' output followed as it grows.
 /// </summary>
 internal static class ContainerEvents
 {
@@ -27,13 +27,34 @@ internal static class ContainerEvents
     }
 
     /// <summary>What <see cref="ContainerManager.FollowProcess"/> does: replay (tailed), then stream until the process ends.</summary>
-    public static bool FollowProcess(ContainerManager m, string name, string id, LogStream stream, int? tail, Action<LogStream, string> onLine, CancellationToken cancel)
+    public static bool FollowProcess(ContainerManager m, string name, string id, LogStream stream, int? tail, Action<LogStream, string> onLine, CancellationToken cancel) =>
+        Pump(m.ProcessOutput(name, id), () => ProcessTracker.Running(m, name, id), stream, tail, onLine, cancel);
+
+    /// <summary>
+    /// Passes the container's stdout and stderr lines to <paramref name="onLine"/> as they are written, until the
+    /// container has exited (a sandbox: until it is stopped; returns the container, exit code filled in) or
+    /// <paramref name="cancel"/> is set (returns null).
+    /// </summary>
+    public static Container? Follow(ContainerManager m, string name, Action<LogStream, string> onLine, CancellationToken cancel)
     {
-        ILogFollower logs = m.ProcessOutput(name, id);
+        Container? last = null;
+        bool Running() => (last = StateReader.Get(m, name)).State != ContainerState.Exited;
+        return Pump(m.ProcessOutput(name, ContainerProcess.MainId), Running, LogStream.All, null, onLine, cancel) ? last : null;
+    }
+
+    /// <summary>
+    /// The one log follower: what <paramref name="logs"/> holds (its last <paramref name="tail"/> lines of
+    /// <paramref name="stream"/>), then each new line, until <paramref name="running"/> says no (true) or
+    /// <paramref name="cancel"/> is set (false).
+    /// </summary>
+    private static bool Pump(ILogFollower logs, Func<bool> running, LogStream stream, int? tail, Action<LogStream, string> onLine, CancellationToken cancel)
+    {
         bool first = true;
-        void Flush(bool final)
+        while (true)
         {
-            var lines = logs.ReadNew(final).Where(l => stream == LogStream.All || l.Stream == stream).ToList();
+            // Whether it runs is asked first: its output is complete once it is seen ended.
+            bool ended = !running();
+            var lines = logs.ReadNew(final: ended).Where(l => stream == LogStream.All || l.Stream == stream).ToList();
             if (first && tail is int n)
             {
                 lines = lines.Skip(Math.Max(0, lines.Count - n)).ToList();
@@ -43,50 +64,13 @@ internal static class ContainerEvents
             {
                 onLine(s, line);
             }
-        }
-        while (true)
-        {
-            // Whether it runs is asked first: its output is complete once it is seen ended.
-            bool running = ProcessTracker.Running(m, name, id);
-            Flush(final: !running);
-            if (!running)
+            if (ended)
             {
                 return true;
             }
-            if (cancel.WaitHandle.WaitOne(50))
+            if (cancel.WaitHandle.WaitOne(25))
             {
                 return false;
-            }
-        }
-    }
-
-    /// <summary>
-    /// Passes the container's stdout and stderr lines to <paramref name="onLine"/> as they are written, until its main
-    /// process has ended (returns the container, exit code filled in) or <paramref name="cancel"/> is set (returns null).
-    /// </summary>
-    public static Container? Follow(ContainerManager m, string name, Action<LogStream, string> onLine, CancellationToken cancel)
-    {
-        var logs = new ContainerLogs(m.Depot, name);
-        void Flush(bool final)
-        {
-            foreach (var (stream, line) in logs.ReadNew(final))
-            {
-                onLine(stream, line);
-            }
-        }
-        while (true)
-        {
-            Flush(final: false);
-            Container c = StateReader.Get(m, name);
-            if (c.State == ContainerState.Exited)
-            {
-                Flush(final: true);
-                return c;
-            }
-            if (cancel.WaitHandle.WaitOne(20))
-            {
-                Flush(final: true);
-                return null;
             }
         }
     }

@@ -3,6 +3,13 @@ using System.Text;
 
 namespace PSContainers.Containers;
 
+public enum LogStream
+{
+    All,
+    Stdout,
+    Stderr,
+}
+
 /// <summary>New lines of a process's output since the last look: the main program's logs or a tracked process's.</summary>
 public interface ILogFollower
 {
@@ -11,9 +18,10 @@ public interface ILogFollower
 }
 
 /// <summary>
-/// The output of a process started with Start-ContainerProcess, as its tracker writes it: output.log.1 (the part
-/// rotated away) then output.log, each a sequence of records "o &lt;n&gt;\n" or "e &lt;n&gt;\n" followed by n bytes of
-/// stdout or stderr, in the order the tracker read them (psc-init/README.md, "Tracked processes"). Follows a rotation:
+/// The output of a process as psc-init writes it (psc-init/README.md, "Output logs"): the container's init for the
+/// main program (in the depot entry), its tracker for a process started with Start-ContainerProcess (in its record).
+/// output.log.1 (the part rotated away) then output.log, each a sequence of records "o &lt;n&gt;\n" or "e &lt;n&gt;\n"
+/// followed by n bytes of stdout or stderr, in the order they were read from the program's pipes. Follows a rotation:
 /// the file held open is read to its end before the new output.log.
 /// </summary>
 public sealed class ProcessLogs : ILogFollower

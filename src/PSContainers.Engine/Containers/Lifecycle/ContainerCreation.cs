@@ -56,8 +56,7 @@ internal static class ContainerCreation
             }
             // Everything a start writes to is made here, so a start creates no file but state.json (psc-init
             // renames state.json.new into place): on a disk-backed /run a new inode costs 0.1-0.7 ms.
-            m.Depot.CreateEmpty(staging, "stdout.log");
-            m.Depot.CreateEmpty(staging, "stderr.log");
+            m.Depot.CreateEmpty(staging, "output.log");
             m.Depot.CreateEmpty(staging, Depot.StateNext);
             m.Depot.AppendEventTo(staging, "created");
             m.Depot.Commit(staging, spec.Name);

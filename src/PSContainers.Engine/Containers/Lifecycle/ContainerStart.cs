@@ -28,7 +28,7 @@ internal static class ContainerStart
             {
                 throw new PscException("CGroupNotFound", ErrorKind.ObjectNotFound, $"The cgroup '{spec.CGroupPath}' of container '{name}' is gone.", spec.CGroupPath);
             }
-            string dir = m.Depot.PathOf(name); // stdout.log and stderr.log exist since Create (psc-init makes them if not)
+            string dir = m.Depot.PathOf(name); // output.log exists since Create (psc-init makes it if not)
             Launcher.Started started;
             try
             {

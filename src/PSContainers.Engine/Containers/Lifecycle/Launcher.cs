@@ -108,9 +108,10 @@ internal static class Launcher
         {
             config.AddProcess(spec.WorkingDirectory, spec.User is null ? null : (spec.Uid, spec.Gid, spec.Groups), spec.ResourceLimits, spec.Environment, spec.FilePath, spec.ArgumentList);
         }
+        // The main program's stdout and stderr, drained by the init into the depot's output.log (psc-init/README.md,
+        // "Output logs"), rotated at the cap a tracked process's log has.
         return config
-            .Add("stdout", Path.Combine(depotDir, "stdout.log"))
-            .Add("stderr", Path.Combine(depotDir, "stderr.log"))
+            .Add("log_max", ProcessTracker.LogMax.ToString(CultureInfo.InvariantCulture))
             .ToBytes();
     }
 
