@@ -15,7 +15,7 @@ namespace PSContainers.Commands;
 [OutputType(typeof(string))]
 [OutputType(typeof(ContainerCommandJob))]
 [OutputType(typeof(byte[]))]
-public sealed class InvokeContainerCommandCommand : PscCommandBase
+public sealed class InvokeContainerCommandCommand : ContainerExecCommandBase
 {
     private readonly CancellationTokenSource _stop = new();
 
@@ -28,10 +28,6 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
     [Parameter(ParameterSetName = "InputObject", Mandatory = true, ValueFromPipeline = true)]
     public Container? InputObject { get; set; }
 
-    [Parameter(Mandatory = true, Position = 0)]
-    [AllowEmptyString]
-    public string FilePath { get; set; } = "";
-
     /// <summary>Also every argument left over, so `Invoke-ContainerCommand -Name web ls -l /` works (`--` before the program when an argument looks like one of ours).</summary>
     [Parameter(Position = 1, ValueFromRemainingArguments = true)]
     [Alias("Args")]
@@ -40,22 +36,7 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
     public string[] ArgumentList { get; set; } = Array.Empty<string>();
 
     [Parameter]
-    public Hashtable? Environment { get; set; }
-
-    [Parameter]
-    public string? WorkingDirectory { get; set; }
-
-    [Parameter]
-    [ArgumentCompleter(typeof(UserNameCompleter))]
-    public string? User { get; set; }
-
-    [Parameter]
     public SwitchParameter AsJob { get; set; }
-
-    /// <summary>rlimits by name, as New-Container -ResourceLimit: a number, 'unlimited', or 'soft:hard'.</summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(ResourceLimitCompleter))]
-    public Hashtable? ResourceLimit { get; set; }
 
     /// <summary>The program's stdout as the bytes it wrote (byte[] chunks), not as lines of text.</summary>
     [Parameter]
@@ -73,17 +54,6 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
     private ExecInput? _input;
     private bool _stdinMode;
 
-    private ContainerExecRequest Request(string name) => new()
-    {
-        Name = name,
-        FilePath = FilePath,
-        ArgumentList = ArgumentList ?? Array.Empty<string>(),
-        Environment = Environment?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value?.ToString() ?? ""),
-        WorkingDirectory = WorkingDirectory,
-        User = User,
-        ResourceLimits = ResourceLimit?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value),
-    };
-
     protected override void BeginProcessing()
     {
         // With -Name and pipeline input, the input is the program's stdin: the program starts now and takes each
@@ -94,7 +64,7 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
             return;
         }
         PreparedExec? exec = null;
-        if (!Try(() => exec = ContainerExec.Prepare(Containers, Request(Name)), Name) || exec is null)
+        if (!Try(() => exec = ContainerExec.Prepare(Containers, Request(Name, ArgumentList)), Name) || exec is null)
         {
             _stdinMode = false;
             _input = null;
@@ -127,7 +97,7 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
         }
         string name = InputObject?.Name ?? Name;
         PreparedExec? exec = null;
-        if (!Try(() => exec = ContainerExec.Prepare(Containers, Request(name)), name) || exec is null)
+        if (!Try(() => exec = ContainerExec.Prepare(Containers, Request(name, ArgumentList)), name) || exec is null)
         {
             return;
         }
