@@ -53,12 +53,18 @@ public sealed class InvokeContainerCommandCommand : ContainerExecCommandBase
     private Task<int>? _running;
     private ExecInput? _input;
     private bool _stdinMode;
+    private bool _failedBeforeStart;
+
+    /// <summary>With -AsJob and pipeline input: the program, and the whole input gathered for the job's stdin.</summary>
+    private PreparedExec? _jobExec;
+    private List<byte[]>? _jobInput;
 
     protected override void BeginProcessing()
     {
-        // With -Name and pipeline input, the input is the program's stdin: the program starts now and takes each
-        // object as it comes, as a native command in a pipeline does.
-        _stdinMode = ParameterSetName == "Name" && MyInvocation.ExpectingInput && !AsJob;
+        // With -Name and pipeline input, the whole input is the program's stdin, as for a native command in a
+        // pipeline: the program starts now and takes each object as it comes. With -AsJob the input is gathered, and
+        // one job starts at the end of input with all of it as its stdin.
+        _stdinMode = ParameterSetName == "Name" && MyInvocation.ExpectingInput;
         if (!_stdinMode)
         {
             return;
@@ -67,18 +73,26 @@ public sealed class InvokeContainerCommandCommand : ContainerExecCommandBase
         if (!Try(() => exec = ContainerExec.Prepare(Containers, Request(Name, ArgumentList)), Name) || exec is null)
         {
             _stdinMode = false;
-            _input = null;
             _failedBeforeStart = true;
+            return;
+        }
+        if (AsJob)
+        {
+            _jobExec = exec;
+            _jobInput = new List<byte[]>();
             return;
         }
         _input = new ExecInput();
         Launch(exec, _input);
     }
 
-    private bool _failedBeforeStart;
-
     protected override void ProcessRecord()
     {
+        if (_jobInput is not null)
+        {
+            _jobInput.AddRange(Chunks(StandardInput));
+            return;
+        }
         if (_stdinMode)
         {
             foreach (byte[] chunk in Chunks(StandardInput))
@@ -103,11 +117,7 @@ public sealed class InvokeContainerCommandCommand : ContainerExecCommandBase
         }
         if (AsJob)
         {
-            string command = $"Invoke-ContainerCommand -Name {name} {exec.FilePath} {string.Join(' ', exec.ArgumentList)}".TrimEnd();
-            var job = new ContainerCommandJob(command, exec);
-            JobRepository.Add(job);
-            job.Start();
-            WriteObject(job);
+            StartJob(name, exec, null);
             return;
         }
         Launch(exec, null);
@@ -116,11 +126,25 @@ public sealed class InvokeContainerCommandCommand : ContainerExecCommandBase
 
     protected override void EndProcessing()
     {
-        if (_stdinMode)
+        if (_jobInput is not null)
+        {
+            StartJob(Name, _jobExec!, _jobInput);
+        }
+        else if (_stdinMode)
         {
             _input!.Complete();
             Finish(Name);
         }
+    }
+
+    /// <summary>Adds a job running the program (with <paramref name="stdin"/> as its stdin, else /dev/null) and writes it.</summary>
+    private void StartJob(string name, PreparedExec exec, IReadOnlyList<byte[]>? stdin)
+    {
+        string command = $"Invoke-ContainerCommand -Name {name} {exec.FilePath} {string.Join(' ', exec.ArgumentList)}".TrimEnd();
+        var job = new ContainerCommandJob(command, exec, stdin);
+        JobRepository.Add(job);
+        job.Start();
+        WriteObject(job);
     }
 
     /// <summary>One pipeline object as stdin bytes: a byte or byte[] as it is, a string as a line, anything else as its text.</summary>
@@ -256,13 +280,15 @@ internal sealed class NativeArgumentsAttribute : ArgumentTransformationAttribute
 public sealed class ContainerCommandJob : Job
 {
     private readonly PreparedExec _exec;
+    private readonly IReadOnlyList<byte[]>? _stdin;
     private readonly CancellationTokenSource _stop = new();
     private Task? _task;
 
-    internal ContainerCommandJob(string command, PreparedExec exec)
+    internal ContainerCommandJob(string command, PreparedExec exec, IReadOnlyList<byte[]>? stdin)
         : base(command, exec.ContainerName)
     {
         _exec = exec;
+        _stdin = stdin;
         PSJobTypeName = "ContainerCommandJob";
     }
 
@@ -285,7 +311,7 @@ public sealed class ContainerCommandJob : Job
         {
             try
             {
-                int code = _exec.Run(line => Output.Add(PSObject.AsPSObject(line)), line => Error.Add(Errors.FromStderr(line)), _stop.Token);
+                int code = Run();
                 ExitCode = code;
                 SetJobState(code == 0 ? JobState.Completed : JobState.Failed);
             }
@@ -304,6 +330,40 @@ public sealed class ContainerCommandJob : Job
                 SetJobState(JobState.Failed);
             }
         });
+    }
+
+    /// <summary>Runs the program to its end, its stdin fed from <see cref="_stdin"/> (bounded, so by a feeder of its own).</summary>
+    private int Run()
+    {
+        if (_stdin is null)
+        {
+            return _exec.Run(line => Output.Add(PSObject.AsPSObject(line)), line => Error.Add(Errors.FromStderr(line)), _stop.Token);
+        }
+        var input = new ExecInput();
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        Task feeder = Task.Run(() =>
+        {
+            foreach (byte[] chunk in _stdin)
+            {
+                while (!input.TryAdd(chunk, TimeSpan.FromMilliseconds(100)))
+                {
+                    if (done.IsCancellationRequested)
+                    {
+                        return; // the program never took it (it could not start, or the job was stopped)
+                    }
+                }
+            }
+            input.Complete();
+        });
+        try
+        {
+            return _exec.Run(line => Output.Add(PSObject.AsPSObject(line)), line => Error.Add(Errors.FromStderr(line)), _stop.Token, input, null);
+        }
+        finally
+        {
+            done.Cancel();
+            feeder.Wait();
+        }
     }
 
     /// <summary>Kills the program (and what is left of its session) and returns once it is gone.</summary>
