@@ -115,14 +115,8 @@ public sealed class WaitContainerProcessCommand : ContainerProcessCommandBase
     protected override void ProcessRecord()
     {
         TimeSpan? limit = Timeout is int t ? TimeSpan.FromSeconds(t) : null;
-        try
-        {
-            Try(() => WriteObject(WithProgress(() => Containers.WaitProcess(Name, Id, limit, Stop.Token),
-                new ProgressRecord(4, $"Wait-ContainerProcess {Name} {Id}", "Waiting for the process to end"), limit)), Id);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        TryUnlessStopped(() => WriteObject(WithProgress(() => Containers.WaitProcess(Name, Id, limit, Stop.Token),
+            new ProgressRecord(4, $"Wait-ContainerProcess {Name} {Id}", "Waiting for the process to end"), limit)), Id);
     }
 }
 
@@ -161,20 +155,14 @@ public sealed class StopContainerProcessCommand : ContainerProcessCommandBase
         {
             return;
         }
-        try
+        TryUnlessStopped(() =>
         {
-            Try(() =>
+            ContainerProcess p = Containers.StopProcess(Name, Id, signal, TimeSpan.FromSeconds(Timeout), Force, Stop.Token);
+            if (PassThru)
             {
-                ContainerProcess p = Containers.StopProcess(Name, Id, signal, TimeSpan.FromSeconds(Timeout), Force, Stop.Token);
-                if (PassThru)
-                {
-                    WriteObject(p);
-                }
-            }, Id);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+                WriteObject(p);
+            }
+        }, Id);
     }
 }
 
