@@ -129,6 +129,23 @@ Describe 'Invoke-ContainerCommand stdin, exit status and bytes' {
         $LASTEXITCODE | Should -Be 0
     }
 
+    It 'with -AsJob, starts one job whose stdin is the whole pipeline input' {
+        $jobs = @('one', 'two', 'three' | Invoke-ContainerCommand -Name feed /bin/sh -c 'cat -n; echo eof' -AsJob)
+        $many = @(1..20000 | Invoke-ContainerCommand -Name feed /bin/sh -c 'sleep 0.3; wc -l' -AsJob)
+        try {
+            $jobs | Should -HaveCount 1
+            $many | Should -HaveCount 1
+            @(Get-Job | Where-Object { $_.PSJobTypeName -eq 'ContainerCommandJob' }) | Should -HaveCount 2
+            $null = Wait-Job -Job ($jobs + $many) -Timeout 60
+            $jobs[0].State | Should -Be 'Completed'
+            Receive-Job -Job $jobs[0] | Should -Be @("     1`tone", "     2`ttwo", "     3`tthree", 'eof')
+            $many[0].State | Should -Be 'Completed'
+            (Receive-Job -Job $many[0]).Trim() | Should -Be '20000'
+        } finally {
+            Remove-Job -Job ($jobs + $many) -Force
+        }
+    }
+
     It 'passes bytes as bytes, a byte[] whole, and returns bytes unmangled with -AsByteStream' {
         [byte[]](0, 1, 255, 10) | Invoke-ContainerCommand -Name feed /bin/sh -c 'od -An -tx1' | ForEach-Object Trim | Should -Be '00 01 ff 0a'
         , [byte[]](0, 200, 13, 10) | Invoke-ContainerCommand -Name feed /bin/sh -c 'od -An -tx1' | ForEach-Object Trim | Should -Be '00 c8 0d 0a'

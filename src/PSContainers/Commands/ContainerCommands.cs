@@ -187,25 +187,22 @@ public sealed class StopContainerCommand : ContainerTargetCommandBase
             }
             Overall.Next(target.Name, KnownTotal(targets.Count));
             var progress = Overall.Child(new ProgressRecord(1, $"Stop-Container {target.Name}", "Stopping"));
-            try
+            bool carryOn = TryUnlessStopped(() =>
             {
-                Try(() =>
+                Container c = Containers.Stop(target.Name, TimeSpan.FromSeconds(Timeout), Force, (status, fraction) =>
                 {
-                    Container c = Containers.Stop(target.Name, TimeSpan.FromSeconds(Timeout), Force, (status, fraction) =>
-                    {
-                        progress.StatusDescription = status;
-                        progress.PercentComplete = (int)Math.Clamp(fraction * 100, 0, 100);
-                        WriteProgress(progress);
-                    }, _stop.Token);
-                    progress.RecordType = ProgressRecordType.Completed;
+                    progress.StatusDescription = status;
+                    progress.PercentComplete = (int)Math.Clamp(fraction * 100, 0, 100);
                     WriteProgress(progress);
-                    if (PassThru)
-                    {
-                        WriteObject(c);
-                    }
-                }, target.Name);
-            }
-            catch (OperationCanceledException)
+                }, _stop.Token);
+                progress.RecordType = ProgressRecordType.Completed;
+                WriteProgress(progress);
+                if (PassThru)
+                {
+                    WriteObject(c);
+                }
+            }, target.Name);
+            if (!carryOn)
             {
                 return;
             }
@@ -233,12 +230,8 @@ public sealed class WaitContainerCommand : ContainerTargetCommandBase
         {
             TimeSpan? limit = Timeout is int t ? TimeSpan.FromSeconds(t) : null;
             Overall.Next(target.Name, KnownTotal(targets.Count));
-            try
-            {
-                Try(() => WriteObject(WithProgress(() => Containers.Wait(target.Name, limit, _stop.Token),
-                    Overall.Child(new ProgressRecord(2, $"Wait-Container {target.Name}", "Waiting for the container to end")), limit)), target.Name);
-            }
-            catch (OperationCanceledException)
+            if (!TryUnlessStopped(() => WriteObject(WithProgress(() => Containers.Wait(target.Name, limit, _stop.Token),
+                Overall.Child(new ProgressRecord(2, $"Wait-Container {target.Name}", "Waiting for the container to end")), limit)), target.Name))
             {
                 return;
             }
@@ -298,15 +291,9 @@ public sealed class RemoveContainerCommand : ContainerTargetCommandBase
             return;
         }
         Overall.Next(name, KnownTotal(count));
-        try
-        {
-            Try(() => WithProgress(() => { Containers.Remove(name, Force, _stop.Token); return true; },
-                Overall.Child(new ProgressRecord(3, $"Remove-Container {name}", Force ? "Stopping and removing" : "Removing")), null), name);
-        }
-        catch (OperationCanceledException)
-        {
-            // Ctrl+C: the entry stays (the container is listed and can be removed again)
-        }
+        // Ctrl+C: the entry stays (the container is listed and can be removed again)
+        TryUnlessStopped(() => WithProgress(() => { Containers.Remove(name, Force, _stop.Token); return true; },
+            Overall.Child(new ProgressRecord(3, $"Remove-Container {name}", Force ? "Stopping and removing" : "Removing")), null), name);
     }
 
     protected override void StopProcessing() => _stop.Cancel();

@@ -56,15 +56,11 @@ public sealed class EnterContainerCommand : PscCommandBase
         ContainerExecRequest? request = null;
         if (ParameterSetName == "New")
         {
-            var env = Environment?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value?.ToString() ?? "")
-                ?? new Dictionary<string, string>();
+            request = ExecRequests.From(Name, FilePath, ArgumentList, Environment, WorkingDirectory, User, resourceLimit: null);
+            var env = new Dictionary<string, string>(request.Environment ?? new Dictionary<string, string>());
             env.TryAdd("TERM", System.Environment.GetEnvironmentVariable("TERM") is { Length: > 0 } term ? term : "xterm");
             var (cols, rows) = TerminalSize();
-            request = new ContainerExecRequest
-            {
-                Name = Name, FilePath = FilePath, ArgumentList = ArgumentList ?? Array.Empty<string>(), User = User,
-                WorkingDirectory = WorkingDirectory, Environment = env, Tty = true, Width = cols, Height = rows, AttachNext = true,
-            };
+            request = request with { Environment = env, Tty = true, Width = cols, Height = rows, AttachNext = true };
             if (!Try(() => ContainerExec.Prepare(Containers, request), Name))
             {
                 return;

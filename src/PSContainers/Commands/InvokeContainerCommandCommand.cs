@@ -15,7 +15,7 @@ namespace PSContainers.Commands;
 [OutputType(typeof(string))]
 [OutputType(typeof(ContainerCommandJob))]
 [OutputType(typeof(byte[]))]
-public sealed class InvokeContainerCommandCommand : PscCommandBase
+public sealed class InvokeContainerCommandCommand : ContainerExecCommandBase
 {
     private readonly CancellationTokenSource _stop = new();
 
@@ -28,10 +28,6 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
     [Parameter(ParameterSetName = "InputObject", Mandatory = true, ValueFromPipeline = true)]
     public Container? InputObject { get; set; }
 
-    [Parameter(Mandatory = true, Position = 0)]
-    [AllowEmptyString]
-    public string FilePath { get; set; } = "";
-
     /// <summary>Also every argument left over, so `Invoke-ContainerCommand -Name web ls -l /` works (`--` before the program when an argument looks like one of ours).</summary>
     [Parameter(Position = 1, ValueFromRemainingArguments = true)]
     [Alias("Args")]
@@ -40,22 +36,7 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
     public string[] ArgumentList { get; set; } = Array.Empty<string>();
 
     [Parameter]
-    public Hashtable? Environment { get; set; }
-
-    [Parameter]
-    public string? WorkingDirectory { get; set; }
-
-    [Parameter]
-    [ArgumentCompleter(typeof(UserNameCompleter))]
-    public string? User { get; set; }
-
-    [Parameter]
     public SwitchParameter AsJob { get; set; }
-
-    /// <summary>rlimits by name, as New-Container -ResourceLimit: a number, 'unlimited', or 'soft:hard'.</summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(ResourceLimitCompleter))]
-    public Hashtable? ResourceLimit { get; set; }
 
     /// <summary>The program's stdout as the bytes it wrote (byte[] chunks), not as lines of text.</summary>
     [Parameter]
@@ -72,43 +53,46 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
     private Task<int>? _running;
     private ExecInput? _input;
     private bool _stdinMode;
+    private bool _failedBeforeStart;
 
-    private ContainerExecRequest Request(string name) => new()
-    {
-        Name = name,
-        FilePath = FilePath,
-        ArgumentList = ArgumentList ?? Array.Empty<string>(),
-        Environment = Environment?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value?.ToString() ?? ""),
-        WorkingDirectory = WorkingDirectory,
-        User = User,
-        ResourceLimits = ResourceLimit?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value),
-    };
+    /// <summary>With -AsJob and pipeline input: the program, and the whole input gathered for the job's stdin.</summary>
+    private PreparedExec? _jobExec;
+    private List<byte[]>? _jobInput;
 
     protected override void BeginProcessing()
     {
-        // With -Name and pipeline input, the input is the program's stdin: the program starts now and takes each
-        // object as it comes, as a native command in a pipeline does.
-        _stdinMode = ParameterSetName == "Name" && MyInvocation.ExpectingInput && !AsJob;
+        // With -Name and pipeline input, the whole input is the program's stdin, as for a native command in a
+        // pipeline: the program starts now and takes each object as it comes. With -AsJob the input is gathered, and
+        // one job starts at the end of input with all of it as its stdin.
+        _stdinMode = ParameterSetName == "Name" && MyInvocation.ExpectingInput;
         if (!_stdinMode)
         {
             return;
         }
         PreparedExec? exec = null;
-        if (!Try(() => exec = ContainerExec.Prepare(Containers, Request(Name)), Name) || exec is null)
+        if (!Try(() => exec = ContainerExec.Prepare(Containers, Request(Name, ArgumentList)), Name) || exec is null)
         {
             _stdinMode = false;
-            _input = null;
             _failedBeforeStart = true;
+            return;
+        }
+        if (AsJob)
+        {
+            _jobExec = exec;
+            _jobInput = new List<byte[]>();
             return;
         }
         _input = new ExecInput();
         Launch(exec, _input);
     }
 
-    private bool _failedBeforeStart;
-
     protected override void ProcessRecord()
     {
+        if (_jobInput is not null)
+        {
+            _jobInput.AddRange(Chunks(StandardInput));
+            return;
+        }
         if (_stdinMode)
         {
             foreach (byte[] chunk in Chunks(StandardInput))
@@ -127,17 +111,13 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
         }
         string name = InputObject?.Name ?? Name;
         PreparedExec? exec = null;
-        if (!Try(() => exec = ContainerExec.Prepare(Containers, Request(name)), name) || exec is null)
+        if (!Try(() => exec = ContainerExec.Prepare(Containers, Request(name, ArgumentList)), name) || exec is null)
         {
             return;
         }
         if (AsJob)
         {
-            string command = $"Invoke-ContainerCommand -Name {name} {exec.FilePath} {string.Join(' ', exec.ArgumentList)}".TrimEnd();
-            var job = new ContainerCommandJob(command, exec);
-            JobRepository.Add(job);
-            job.Start();
-            WriteObject(job);
+            StartJob(name, exec, null);
             return;
         }
         Launch(exec, null);
@@ -146,11 +126,25 @@ public sealed class InvokeContainerCommandCommand : PscCommandBase
 
     protected override void EndProcessing()
     {
-        if (_stdinMode)
+        if (_jobInput is not null)
+        {
+            StartJob(Name, _jobExec!, _jobInput);
+        }
+        else if (_stdinMode)
         {
             _input!.Complete();
             Finish(Name);
         }
+    }
+
+    /// <summary>Adds a job running the program (with <paramref name="stdin"/> as its stdin, else /dev/null) and writes it.</summary>
+    private void StartJob(string name, PreparedExec exec, IReadOnlyList<byte[]>? stdin)
+    {
+        string command = $"Invoke-ContainerCommand -Name {name} {exec.FilePath} {string.Join(' ', exec.ArgumentList)}".TrimEnd();
+        var job = new ContainerCommandJob(command, exec, stdin);
+        JobRepository.Add(job);
+        job.Start();
+        WriteObject(job);
     }
 
     /// <summary>One pipeline object as stdin bytes: a byte or byte[] as it is, a string as a line, anything else as its text.</summary>
@@ -286,13 +280,15 @@ internal sealed class NativeArgumentsAttribute : ArgumentTransformationAttribute
 public sealed class ContainerCommandJob : Job
 {
     private readonly PreparedExec _exec;
+    private readonly IReadOnlyList<byte[]>? _stdin;
     private readonly CancellationTokenSource _stop = new();
     private Task? _task;
 
-    internal ContainerCommandJob(string command, PreparedExec exec)
+    internal ContainerCommandJob(string command, PreparedExec exec, IReadOnlyList<byte[]>? stdin)
         : base(command, exec.ContainerName)
     {
         _exec = exec;
+        _stdin = stdin;
         PSJobTypeName = "ContainerCommandJob";
     }
 
@@ -315,7 +311,7 @@ public sealed class ContainerCommandJob : Job
         {
             try
             {
-                int code = _exec.Run(line => Output.Add(PSObject.AsPSObject(line)), line => Error.Add(Errors.FromStderr(line)), _stop.Token);
+                int code = Run();
                 ExitCode = code;
                 SetJobState(code == 0 ? JobState.Completed : JobState.Failed);
             }
@@ -334,6 +330,40 @@ public sealed class ContainerCommandJob : Job
                 SetJobState(JobState.Failed);
             }
         });
+    }
+
+    /// <summary>Runs the program to its end, its stdin fed from <see cref="_stdin"/> (bounded, so by a feeder of its own).</summary>
+    private int Run()
+    {
+        if (_stdin is null)
+        {
+            return _exec.Run(line => Output.Add(PSObject.AsPSObject(line)), line => Error.Add(Errors.FromStderr(line)), _stop.Token);
+        }
+        var input = new ExecInput();
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        Task feeder = Task.Run(() =>
+        {
+            foreach (byte[] chunk in _stdin)
+            {
+                while (!input.TryAdd(chunk, TimeSpan.FromMilliseconds(100)))
+                {
+                    if (done.IsCancellationRequested)
+                    {
+                        return; // the program never took it (it could not start, or the job was stopped)
+                    }
+                }
+            }
+            input.Complete();
+        });
+        try
+        {
+            return _exec.Run(line => Output.Add(PSObject.AsPSObject(line)), line => Error.Add(Errors.FromStderr(line)), _stop.Token, input, null);
+        }
+        finally
+        {
+            done.Cancel();
+            feeder.Wait();
+        }
     }
 
     /// <summary>Kills the program (and what is left of its session) and returns once it is gone.</summary>

@@ -11,7 +11,7 @@ namespace PSContainers.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "ContainerProcess", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ContainerProcess))]
-public sealed class StartContainerProcessCommand : PscCommandBase
+public sealed class StartContainerProcessCommand : ContainerExecCommandBase
 {
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [Alias("ContainerName")]
@@ -19,29 +19,10 @@ public sealed class StartContainerProcessCommand : PscCommandBase
     [AllowEmptyString]
     public string Name { get; set; } = "";
 
-    [Parameter(Mandatory = true, Position = 0)]
-    [AllowEmptyString]
-    public string FilePath { get; set; } = "";
-
     [Parameter(Position = 1)]
     [Alias("Args")]
     [AllowEmptyCollection]
     public string[] ArgumentList { get; set; } = Array.Empty<string>();
-
-    [Parameter]
-    public Hashtable? Environment { get; set; }
-
-    [Parameter]
-    public string? WorkingDirectory { get; set; }
-
-    [Parameter]
-    [ArgumentCompleter(typeof(UserNameCompleter))]
-    public string? User { get; set; }
-
-    /// <summary>rlimits by name, as New-Container -ResourceLimit: a number, 'unlimited', or 'soft:hard'.</summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(ResourceLimitCompleter))]
-    public Hashtable? ResourceLimit { get; set; }
 
     /// <summary>Runs the program on a pty allocated inside the container; Enter-Container -ProcessId attaches to it.</summary>
     [Parameter]
@@ -61,19 +42,7 @@ public sealed class StartContainerProcessCommand : PscCommandBase
         {
             return;
         }
-        var request = new ContainerExecRequest
-        {
-            Name = Name,
-            FilePath = FilePath,
-            ArgumentList = ArgumentList ?? Array.Empty<string>(),
-            Environment = Environment?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value?.ToString() ?? ""),
-            WorkingDirectory = WorkingDirectory,
-            User = User,
-            ResourceLimits = ResourceLimit?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value),
-            Tty = Tty,
-            Width = Width,
-            Height = Height,
-        };
+        ContainerExecRequest request = Request(Name, ArgumentList) with { Tty = Tty, Width = Width, Height = Height };
         Try(() => WriteObject(Containers.StartProcess(request)), Name);
     }
 }
@@ -146,14 +115,8 @@ public sealed class WaitContainerProcessCommand : ContainerProcessCommandBase
     protected override void ProcessRecord()
     {
         TimeSpan? limit = Timeout is int t ? TimeSpan.FromSeconds(t) : null;
-        try
-        {
-            Try(() => WriteObject(WithProgress(() => Containers.WaitProcess(Name, Id, limit, Stop.Token),
-                new ProgressRecord(4, $"Wait-ContainerProcess {Name} {Id}", "Waiting for the process to end"), limit)), Id);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        TryUnlessStopped(() => WriteObject(WithProgress(() => Containers.WaitProcess(Name, Id, limit, Stop.Token),
+            new ProgressRecord(4, $"Wait-ContainerProcess {Name} {Id}", "Waiting for the process to end"), limit)), Id);
     }
 }
 
@@ -192,20 +155,14 @@ public sealed class StopContainerProcessCommand : ContainerProcessCommandBase
         {
             return;
         }
-        try
+        TryUnlessStopped(() =>
         {
-            Try(() =>
+            ContainerProcess p = Containers.StopProcess(Name, Id, signal, TimeSpan.FromSeconds(Timeout), Force, Stop.Token);
+            if (PassThru)
             {
-                ContainerProcess p = Containers.StopProcess(Name, Id, signal, TimeSpan.FromSeconds(Timeout), Force, Stop.Token);
-                if (PassThru)
-                {
-                    WriteObject(p);
-                }
-            }, Id);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+                WriteObject(p);
+            }
+        }, Id);
     }
 }
 

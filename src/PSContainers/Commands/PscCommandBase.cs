@@ -96,6 +96,23 @@ public abstract class PscCommandBase : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>
+    /// <see cref="Try"/> for work that Ctrl+C (StopProcessing) cancels through its token: the cancellation ends it
+    /// quietly. False when it was cancelled, so a cmdlet going through several targets stops there.
+    /// </summary>
+    protected bool TryUnlessStopped(Action action, object? target)
+    {
+        try
+        {
+            Try(action, target);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     private bool _yesToAll;
     private bool _noToAll;
 

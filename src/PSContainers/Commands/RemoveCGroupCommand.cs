@@ -52,12 +52,8 @@ public sealed class RemoveCGroupCommand : PscCommandBase
             }
             Overall.Next(path, MyInvocation.ExpectingInput ? null : Path.Length);
             // A busy cgroup is retried for up to -TimeoutSec: that wait shows as progress, and Ctrl+C ends it.
-            try
-            {
-                Try(() => WithProgress(() => { Manager.Remove(path, Recurse, Force, TimeSpan.FromSeconds(TimeoutSec), _stop.Token); return true; },
-                    Overall.Child(new ProgressRecord(4, $"Remove-CGroup {path}", Force ? "Killing its processes and removing it" : "Removing it (retried while busy)")), TimeSpan.FromSeconds(TimeoutSec)), p);
-            }
-            catch (OperationCanceledException)
+            if (!TryUnlessStopped(() => WithProgress(() => { Manager.Remove(path, Recurse, Force, TimeSpan.FromSeconds(TimeoutSec), _stop.Token); return true; },
+                Overall.Child(new ProgressRecord(4, $"Remove-CGroup {path}", Force ? "Killing its processes and removing it" : "Removing it (retried while busy)")), TimeSpan.FromSeconds(TimeoutSec)), p))
             {
                 return;
             }

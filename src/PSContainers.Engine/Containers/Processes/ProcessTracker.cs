@@ -185,10 +185,7 @@ internal static class ProcessTracker
         }
         else if (exit is not null)
         {
-            int signal = Int(exit, "signal");
-            p.Signal = signal > 0 ? signal : null;
-            p.ExitCode = signal > 0 ? 128 + signal : exit.TryGetValue("exit_code", out string? code) && int.TryParse(code, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? n : null;
-            p.ExitTime = Time(exit, "exit_time_ns");
+            (p.ExitCode, p.Signal, p.ExitTime) = ExitRecord.Parse(exit);
         }
         return p;
     }

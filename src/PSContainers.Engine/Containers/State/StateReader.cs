@@ -1,4 +1,3 @@
-using System.Globalization;
 using PSContainers.Native;
 using PSContainers.Processes;
 
@@ -140,7 +139,7 @@ internal static class StateReader
         if (exit is not null)
         {
             c.State = ContainerState.Exited;
-            ReadExit(c, exit);
+            (c.ExitCode, c.Signal, c.ExitTime) = ExitRecord.Parse(exit);
             c.InitPid = null;
             return c;
         }
@@ -172,24 +171,6 @@ internal static class StateReader
         DepotPath = m.Depot.PathOf(name),
         State = ContainerState.Created,
     };
-
-    private static void ReadExit(Container c, Dictionary<string, string> exit)
-    {
-        int signal = exit.TryGetValue("signal", out string? s) && int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int sig) ? sig : 0;
-        if (signal > 0)
-        {
-            c.Signal = signal;
-            c.ExitCode = 128 + signal;
-        }
-        else if (exit.TryGetValue("exit_code", out string? code) && int.TryParse(code, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n))
-        {
-            c.ExitCode = n;
-        }
-        if (exit.TryGetValue("exit_time_ns", out string? t) && long.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out long ns))
-        {
-            c.ExitTime = DateTime.UnixEpoch.AddTicks(ns / 100);
-        }
-    }
 
     private static string? _bootId;
 
