@@ -26,7 +26,10 @@
 
 char *serve_arg;
 
-/* With log_max: the main program's output.log, and the pipes of its stdout and stderr (open_logs). */
+/* With log_max: the main program's output.log, and the pipes of its stdout and stderr (open_logs), each
+ * grown to PIPE_ROOM where the kernel allows, so a program that writes much wakes C once per PIPE_ROOM bytes
+ * rather than per 64 KiB. */
+#define PIPE_ROOM (1 << 20)
 static struct outlog main_log = { -1, -1, 0, 0 };
 static int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
 
@@ -118,6 +121,7 @@ static void open_logs(int depot)
         return;                       /* no program: the log holds C's diagnostics only */
     if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0)
         fail("pipe", "output");
+    fcntl(out_pipe[0], F_SETPIPE_SZ, PIPE_ROOM);   /* a refusal (pipe-max-size, a user's pipe quota) keeps 64 KiB */
 }
 
 static void enter_root(void)
@@ -210,7 +214,7 @@ static bool reap(pid_t d, int *d_status)
 /* One read from an output pipe into output.log; closes it (-1) at EOF.  False when it held nothing. */
 static bool drain(int *fd, char tag)
 {
-    static char buf[65536];
+    static char buf[PIPE_ROOM];
     ssize_t n = read(*fd, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return false;
