@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -38,15 +37,12 @@ static struct {
     int ns[COUNT(join_flags)];        /* the target's namespaces that differ from ours, else -1 */
     int root;                         /* the target's root directory (O_PATH) */
     bool enter_root;
-    const int *procs;                 /* cgroup.procs of each cgroup= (cgroups_open) */
-    int *tasks;                       /* a v1 cgroup's tasks file, else -1 (open_quick_joins) */
-    int into, into_at;                /* the v2 cgroup's directory and its index, E2 is cloned into it */
     int null, out[2], err[2];
     int in[2];                        /* stdin=1: the program's stdin pipe (A keeps the write end) */
     int master;                       /* tty=: the pty's master, passed by E2 */
     int procdir;                      /* detached (proc=): the record directory */
     struct outlog log;                /* detached: its output.log (fd -1: attached) */
-} ex = { .into = -1, .into_at = -1, .out = { -1, -1 }, .err = { -1, -1 }, .in = { -1, -1 }, .master = -1, .procdir = -1,
+} ex = { .out = { -1, -1 }, .err = { -1, -1 }, .in = { -1, -1 }, .master = -1, .procdir = -1,
          .log = { -1, -1, 0, 0 } };
 
 static const char tags[2] = { 'o', 'e' };    /* the records of the program's stdout and stderr */
@@ -56,7 +52,7 @@ static const char tags[2] = { 'o', 'e' };    /* the records of the program's std
 /* E2: becomes the program, inside everything E1 joined. */
 static _Noreturn void run_e2(void)
 {
-    if (ex.into >= 0 && ex.ns[CGROUP_INDEX] >= 0 && setns(ex.ns[CGROUP_INDEX], CLONE_NEWCGROUP) < 0)
+    if (cgroups_v2() && ex.ns[CGROUP_INDEX] >= 0 && setns(ex.ns[CGROUP_INDEX], CLONE_NEWCGROUP) < 0)
         fail("setns", "cgroup");          /* after the clone into the cgroup, so E1 still sees it */
     default_signals();
     if (setsid() < 0)
@@ -81,48 +77,21 @@ static _Noreturn void run_e2(void)
     _exit(127);
 }
 
-/* E1: a cgroup's `tasks` gets "0" (this one thread: the kernel takes no global lock for it), the v2 cgroup
- * nothing (E2 is cloned into it), any other cgroup.procs our pid, which waits for an RCU grace period
- * (docs/performance.md, "Issue 17").  Returns -1, or the index of the cgroup that refused (errno set). */
-static int join_cgroups(void)
-{
-    char pid[24];
-    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    for (int i = 0; i < cfg.ncgroups; i++)
-        if (i != ex.into_at && (ex.tasks[i] >= 0 ? write_all(ex.tasks[i], "0\n", 2) : write_all(ex.procs[i], pid, (size_t)n)) < 0)
-            return i;
-    return -1;
-}
-
-/* E1: E2 as A's child (runc's nsexec does the same), cloned straight into the v2 cgroup; where the
- * kernel cannot (before 5.7), E1 joins it first as cgroups.c does. */
-static pid_t clone_e2(void)
-{
-    if (ex.into >= 0) {
-        struct clone_args a = { .flags = CLONE_PARENT | CLONE_INTO_CGROUP, .cgroup = (__u64)ex.into };
-        pid_t e2 = (pid_t)syscall(SYS_clone3, &a, sizeof a);
-        if (e2 >= 0)
-            return e2;
-        char pid[24];
-        int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-        if (write_all(ex.procs[ex.into_at], pid, (size_t)n) < 0)
-            fail("cgroup", "%s", cfg.cgroups[ex.into_at]);
-    }
-    return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
-}
-
 /* E1: joins the cgroups and namespaces, then clones E2 as A's child and leaves. */
 static _Noreturn void run_e1(void)
 {
     if (dup2(ex.null, 0) < 0 || dup2(ex.null, 1) < 0 || dup2(ex.null, 2) < 0)
         fail("open", "/dev/null");        /* nothing below A keeps the .NET pipes */
-    int bad = join_cgroups();
+    /* Itself into the v1 cgroups and any other; E2 is cloned into the v2 one where it can be (cgroups.c). */
+    int bad = cgroups_join(getpid(), JOIN_SELF | JOIN_OTHER);
     if (bad >= 0)
         fail("cgroup", "%s", cfg.cgroups[bad]);
     for (size_t i = 0; i < COUNT(join_flags); i++)
-        if (ex.ns[i] >= 0 && (i != CGROUP_INDEX || ex.into < 0) && setns(ex.ns[i], join_flags[i]) < 0)
+        if (ex.ns[i] >= 0 && (i != CGROUP_INDEX || !cgroups_v2()) && setns(ex.ns[i], join_flags[i]) < 0)
             fail("setns", "%s", join_names[i]);
-    pid_t e2 = clone_e2();
+    /* E2 as A's child (runc's nsexec does the same); E2 joins the cgroup namespace after that clone into the v2
+     * cgroup, which is checked from the host's. */
+    pid_t e2 = cgroups_clone(CLONE_PARENT);
     if (e2 < 0)
         fail("fork", "exec");
     if (e2 == 0)
@@ -174,20 +143,6 @@ static void open_root(const char *dir)
     if (ex.root < 0 || fstat(ex.root, &root) < 0 || stat("/", &mine) < 0)
         die("error open_root %d %s/root", errno, dir);
     ex.enter_root = ex.ns[MNT_INDEX] >= 0 || root.st_dev != mine.st_dev || root.st_ino != mine.st_ino;
-}
-
-/* For each cgroup=: its `tasks` file (v1), else, for the first without one (v2), its directory for clone3. */
-static void open_quick_joins(void)
-{
-    ex.tasks = calloc((size_t)cfg.ncgroups + 1, sizeof *ex.tasks);
-    for (int i = 0; ex.tasks && i < cfg.ncgroups; i++) {
-        char path[4096];
-        ex.tasks[i] = snprintf(path, sizeof path, "%s/tasks", cfg.cgroups[i]) < (int)sizeof path ? open(path, O_WRONLY | O_CLOEXEC) : -1;
-        if (ex.tasks[i] < 0 && errno == ENOENT && ex.into < 0 && (ex.into = open(cfg.cgroups[i], O_PATH | O_DIRECTORY | O_CLOEXEC)) >= 0)
-            ex.into_at = i;
-    }
-    if (!ex.tasks)
-        die("error cgroup %d -", errno);
 }
 
 /* /dev/null, the program's two pipes and the socketpair `sv`; then SIGCHLD, SIGTERM, SIGINT and
@@ -244,11 +199,6 @@ static pid_t fork_e1(int sv[2])
         if (ex.ns[i] >= 0)
             close(ex.ns[i]);
     cgroups_close();
-    for (int i = 0; i < cfg.ncgroups; i++)
-        if (ex.tasks[i] >= 0)
-            close(ex.tasks[i]);
-    if (ex.into >= 0)
-        close(ex.into);
     return e1;
 }
 
@@ -615,8 +565,7 @@ int exec_main(const char *path)
     open_target(dir);
     open_namespaces(dir);
     open_root(dir);
-    ex.procs = cgroups_open();
-    open_quick_joins();
+    cgroups_open();
     int sv[2];
     int sigfd = open_channels(sv);
     pid_t e1 = fork_e1(sv);

@@ -378,9 +378,10 @@ static _Noreturn void run_c(void)
     _exit(0);                         /* in a PID namespace the kernel kills the rest */
 }
 
-/* C begins here, cloned by A straight into the new namespaces (all but the cgroup one).  It
- * waits for A's "s": by then A has put it into every cgroup and written its id maps, so
- * everything C forks is born inside the limits and nothing runs unmapped. */
+/* C begins here, cloned by A straight into the new namespaces (all but the cgroup one) and its v2
+ * cgroup.  It waits for A's "s": by then A has put it into the cgroups it could not join itself and
+ * written its id maps; it joins the v1 cgroups first thing, so everything C forks is born inside the
+ * limits and nothing runs unmapped. */
 int c_entry(void *unused)
 {
     (void)unused;
@@ -388,6 +389,9 @@ int c_entry(void *unused)
         memcpy(serve_arg, "--init\0", 8);
     if (hear() != 's')
         _exit(1);                     /* A is gone: nothing outlives A during setup */
+    int bad = cgroups_join(0, JOIN_SELF);   /* the v1 cgroups, before anything else runs (cgroups.c) */
+    if (bad >= 0)
+        fail("cgroup", "%s", cfg.cgroups[bad]);
     default_signals();
     if (setsid() < 0)
         fail("setsid", "-");

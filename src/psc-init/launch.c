@@ -106,19 +106,19 @@ static unsigned long long start_ticks(pid_t p)
     return read_proc_stat(-1, p, &st) ? st.start : 0;
 }
 
-/* C, straight into its namespaces: one clone instead of fork + unshare + fork.  Its stack is a
- * copy of this static buffer (no CLONE_VM), page-aligned so its top is a page's end and C's
- * frames dirty one page, not two.  C gets `sv[1]`, A keeps `sv[0]`, with SO_PASSCRED
- * (README.md: how A learns D's host pid). */
+/* C, straight into its namespaces and, where it can be, its v2 cgroup: one clone instead of fork + unshare +
+ * fork, and no migration (cgroups.c).  C gets `sv[1]`, A keeps `sv[0]`, with SO_PASSCRED (README.md: how A
+ * learns D's host pid). */
 static pid_t clone_init(void)
 {
-    static char stack[1 << 18] __attribute__((aligned(4096)));
     int sv[2], one = 1;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
         setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
         die("error socketpair %d -", errno);
     sock = sv[1];
-    pid_t c = clone(c_entry, stack + sizeof stack, (cfg.ns & ~CLONE_NEWCGROUP) | SIGCHLD, NULL);
+    pid_t c = cgroups_clone((unsigned long)(cfg.ns & ~CLONE_NEWCGROUP));
+    if (c == 0)
+        _exit(c_entry(NULL));
     if (c < 0)
         die("error clone %d namespaces", errno);
     sock = sv[0];
@@ -138,11 +138,12 @@ static void write_proc(pid_t p, const char *file, const char *val)
 }
 
 /* From the parent side, before C goes on: A may write any mapping its privileges allow (a process
- * may map only its own id into a namespace it has just entered), and joining here keeps A itself
- * out of the container's cgroups.  Then tells C to go on ("s"). */
-static void place_init(pid_t c, const int *procs)
+ * may map only its own id into a namespace it has just entered), and joining C here keeps A itself
+ * out of the container's cgroups: C's pid into the cgroups C can neither be born in nor join by itself.
+ * Then tells C to go on ("s"); C's first step is to join the v1 cgroups itself. */
+static void place_init(pid_t c)
 {
-    int bad = cgroups_join(procs, c);
+    int bad = cgroups_join(c, JOIN_OTHER);
     if (bad >= 0)
         die("error cgroup %d %s", errno, cfg.cgroups[bad]);
     if (cfg.ns & CLONE_NEWUSER) {
@@ -241,10 +242,10 @@ void launch(void)
     if (depot_fd < 0)
         die("error open_depot %d %s", errno, cfg.depot);
     read_boot_id(boot, sizeof boot);
-    const int *procs = cgroups_open();    /* before C exists, so a missing cgroup fails before anything runs */
+    cgroups_open();                   /* before C exists, so a missing cgroup fails before anything runs */
     pid_t c = clone_init();
     unsigned long long c_start = start_ticks(c);
-    place_init(c, procs);
+    place_init(c);
     pid_t d = await_ready(msg);
     long long started = record_start(msg, c, c_start, d, boot);
     let_go(msg, c, d, started);

@@ -7,7 +7,7 @@
  *   io.c       writes, reads, the socketpair (say, hear, listen_sock), fail, close_except, time
  *   proc.c     the one /proc/<pid>/stat parser
  *   config.c   the config records, load_config, `area`
- *   cgroups.c  the cgroup.procs files: opened once into a list, a pid written into each
+ *   cgroups.c  joining the cgroups: opened once, joined without the global cgroup lock where possible
  *   depot.c    every write into the depot: state.json, events.log, exit
  *   outlog.c   output.log: a process's stdout and stderr as records, rotated at a cap; note
  *   launch.c   A: start one container, and how A fails (die)
@@ -95,8 +95,11 @@ bool proc_running(int dir, pid_t pid, struct proc_stat *st);
 
 /* ---------------------------------------------------------------- cgroups.c */
 
-int *cgroups_open(void);
-int cgroups_join(const int *procs, pid_t pid);
+enum { JOIN_SELF = 1, JOIN_OTHER = 2 };
+void cgroups_open(void);
+bool cgroups_v2(void);
+pid_t cgroups_clone(unsigned long flags);
+int cgroups_join(pid_t pid, int what);
 void cgroups_close(void);
 int cgroups_members(void);
 

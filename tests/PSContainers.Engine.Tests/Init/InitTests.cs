@@ -404,6 +404,24 @@ public class InitTests
     }
 
     [SkippableFact]
+    public void AV2CGroupThatWasKilledBeforeStillTakesTheInit()
+    {
+        // Some kernels SIGKILL at birth a child cloned into a cgroup that cgroup.kill emptied before; the init
+        // is cloned there only where a probe child lives, else it joins through cgroup.procs (cgroups.c).
+        using var run = new InitRun();
+        string? unified = run.CGroups.FirstOrDefault(c => File.Exists(Path.Combine(c, "cgroup.kill")));
+        Skip.If(unified is null, "no v2 cgroup with cgroup.kill (kernel before 5.14, or no v2 hierarchy)");
+        File.WriteAllText(Path.Combine(unified!, "cgroup.kill"), "1");
+        run.Ns("pid", "mount").Sh("cat /proc/self/cgroup; echo done; exec sleep 1000");
+        run.StartRunning();
+        run.WaitForOutput("done");
+        Assert.Contains("0::/psc-init-test-" + run.Id, Lines(run.Stdout));
+        Assert.Equal(new[] { run.InitPid, run.MainPid }.Order(), run.CGroupProcs(unified!).Order());
+        Libc.kill(run.MainPid, Libc.SIGKILL);
+        Assert.Equal(9, run.WaitExit().Signal);
+    }
+
+    [SkippableFact]
     public void ACgroupNamespaceHidesTheCGroupPath()
     {
         using var run = new InitRun();
