@@ -355,6 +355,27 @@ public class SandboxAndProcessTests
     }
 
     [SkippableFact]
+    public void InputFromAClientThatLeftWithoutReadingTheScreenStillArrives()
+    {
+        // A client that types and goes at once leaves the replayed screen unread; closing with unread data makes the
+        // kernel mark the tracker's end ECONNRESET. The input sent before must still reach the program.
+        using var h = new ContainerHost();
+        Sandbox(h, "gone");
+        ContainerProcess p = h.Manager.StartProcess(new ContainerExecRequest
+        {
+            Name = "gone", FilePath = "/bin/sh", ArgumentList = new[] { "-c", "echo ready; read line; echo \"got $line\"; exec sleep 300" }, Tty = true,
+        });
+        WaitUntil(() => Output(h, "gone", p.Id).Any(l => l.Line == "ready"), "the process is ready");
+        using (var client = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Seqpacket, System.Net.Sockets.ProtocolType.Unspecified))
+        {
+            client.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(h.Manager.AttachTarget("gone", p.Id), "attach.sock")));
+            Assert.True(client.Poll(30_000_000, System.Net.Sockets.SelectMode.SelectRead), "the screen was not replayed");
+            client.Send(System.Text.Encoding.ASCII.GetBytes("ione\n"));
+        } // closed with the replayed screen unread
+        WaitUntil(() => Output(h, "gone", p.Id).Any(l => l.Line == "got one"), "the input of the client that left arrived");
+    }
+
+    [SkippableFact]
     public void CtrlPCtrlQDetachesAndTheProcessGoesOn()
     {
         using var h = new ContainerHost();
