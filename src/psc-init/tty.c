@@ -128,21 +128,13 @@ static void to_master(int master, const char *p, size_t n)
     }
 }
 
-/* What the client sent: "i<bytes>" input, "w<cols> <rows>" its size (then a redraw is due). */
-static void from_client(int i, int master, bool *want_redraw)
+/* One message from the client: "i<bytes>" input, "w<cols> <rows>" its size (then a redraw is due). */
+static void client_message(char *buf, size_t n, int master, bool *want_redraw)
 {
-    static char buf[65536];
-    ssize_t n = recv(clients[i], buf, sizeof buf - 1, MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n <= 0) {
-        drop(i);
-        return;
-    }
     buf[n] = '\0';
-    if (buf[0] == 'i')
-        to_master(master, buf + 1, (size_t)n - 1);
-    else if (buf[0] == 'w') {
+    if (n > 0 && buf[0] == 'i')
+        to_master(master, buf + 1, n - 1);
+    else if (n > 0 && buf[0] == 'w') {
         unsigned cols = 0, rows = 0;
         char *end;
         cols = (unsigned)strtoul(buf + 1, &end, 10);
@@ -153,6 +145,33 @@ static void from_client(int i, int master, bool *want_redraw)
             *want_redraw = true;
         }
     }
+}
+
+/* What the client sent.  A client that closed with output of ours unread (it typed and detached, or left
+ * at once) makes the kernel set ECONNRESET on this end, and the next recv reports that error *before* the
+ * messages still queued: those are the client's last keystrokes, so they are read to the end and only then
+ * is the client dropped. */
+static void from_client(int i, int master, bool *want_redraw)
+{
+    static char buf[65536];
+    bool reset = false;
+    for (int k = 0; k < 1024; k++) {
+        ssize_t n = recv(clients[i], buf, sizeof buf - 1, MSG_DONTWAIT);
+        if (n < 0 && errno == ECONNRESET && !reset) {
+            reset = true;             /* the error is reported once; what was queued follows */
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN && !reset)
+            return;
+        if (n <= 0)
+            break;                    /* EOF, or the reset client's queue is empty */
+        client_message(buf, (size_t)n, master, want_redraw);
+        if (!reset)
+            return;                   /* one message per wake-up from a live client */
+    }
+    drop(i);
 }
 
 /* Handles what poll found on the descriptors attach_poll added (starting at fds[0]). */
