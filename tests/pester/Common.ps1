@@ -155,9 +155,11 @@ function Test-ProcessAlive([int]$Id) {
 }
 
 function New-TestDepot {
-    # A depot of the test file's own (PSCONTAINERS_DEPOT), removed by Remove-TestDepot.
+    # A depot and an image store of the test file's own (PSCONTAINERS_DEPOT, PSCONTAINERS_STORE = the depot's
+    # path + '-store'), removed by Remove-TestDepot.
     $dir = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), 'psc-depot-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
     $env:PSCONTAINERS_DEPOT = $dir
+    $env:PSCONTAINERS_STORE = "$dir-store"
     $dir
 }
 
@@ -169,5 +171,9 @@ function Remove-TestDepot([string]$Dir) {
         }
         [System.IO.Directory]::Delete($Dir, $true)
     }
+    if ($Dir -and [System.IO.Directory]::Exists("$Dir-store")) {
+        [System.IO.Directory]::Delete("$Dir-store", $true)
+    }
     $env:PSCONTAINERS_DEPOT = $null
+    $env:PSCONTAINERS_STORE = $null
 }

@@ -14,15 +14,19 @@ namespace PSContainers.Containers;
 /// </summary>
 public sealed partial class ContainerManager : IDisposable
 {
-    public ContainerManager(Depot depot, CGroupManager cgroups)
+    public ContainerManager(Depot depot, CGroupManager cgroups, ImageStore? store = null)
     {
         Depot = depot;
         CGroups = cgroups;
+        Store = store ?? ImageStore.FromEnvironment();
     }
 
     public static ContainerManager OpenHost() => new(Depot.FromEnvironment(), CGroupManager.OpenHost());
 
     public Depot Depot { get; }
+
+    /// <summary>The image store: images, and the writable layers of image containers.</summary>
+    public ImageStore Store { get; }
 
     public CGroupManager CGroups { get; }
 

@@ -70,7 +70,23 @@ public sealed record ContainerSpec
 
     public int[] Groups { get; init; } = Array.Empty<int>();
 
+    /// <summary>
+    /// The container's root as the host sees it: the folder given with -RootPath, or for an image container the
+    /// merged overlay of its writable layer (layers/&lt;name&gt;/merged in the image store), mounted from create to remove.
+    /// </summary>
     public string? RootPath { get; init; }
+
+    /// <summary>The image the root was made from (New-Container -Image), or null.</summary>
+    public string? Image { get; init; }
+
+    /// <summary>The image store the image and the writable layer are in (full path), with an image or a disk limit.</summary>
+    public string? StorePath { get; init; }
+
+    /// <summary>Bytes the writable layer may hold (-DiskLimit), or null for no limit.</summary>
+    public long? DiskLimit { get; init; }
+
+    /// <summary>Files and folders the writable layer may hold (-InodeLimit), or null for no limit.</summary>
+    public long? InodeLimit { get; init; }
 
     /// <summary>rlimits by name (nofile, nproc, …): soft and hard; -1 = unlimited.</summary>
     public Dictionary<string, RLimitValue> ResourceLimits { get; init; } = new();

@@ -11,6 +11,7 @@ namespace PSContainers.Engine.Tests.Containers;
 public sealed class ContainerHost : IDisposable
 {
     private readonly TempDir _depotDir = new();
+    private readonly TempDir _storeDir = new();
 
     public ContainerHost()
     {
@@ -24,7 +25,7 @@ public sealed class ContainerHost : IDisposable
     public ContainerManager Manager { get; }
 
     /// <summary>A second manager over the same depot and root: what a new session sees.</summary>
-    public ContainerManager NewSession() => new(new Depot(_depotDir.Path), new CGroupManager(CGroupHierarchy.Detect(), Root));
+    public ContainerManager NewSession() => new(new Depot(_depotDir.Path), new CGroupManager(CGroupHierarchy.Detect(), Root), new ImageStore(_storeDir.Path));
 
     public Container Run(string name, string script, ContainerIsolation isolation = ContainerIsolation.Default, CGroupLimits? limits = null)
     {
@@ -60,6 +61,7 @@ public sealed class ContainerHost : IDisposable
         {
             Manager.Dispose();
             _depotDir.Dispose();
+            _storeDir.Dispose();
         }
     }
 }

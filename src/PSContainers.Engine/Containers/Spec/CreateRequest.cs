@@ -20,6 +20,11 @@ public sealed partial class ContainerManager
         public IDictionary<string, string>? Environment { get; init; }
         public string? User { get; init; }
         public string? RootPath { get; init; }
+
+        /// <summary>An image in the store: the root is a copy-on-write overlay of it (exclusive with RootPath).</summary>
+        public string? Image { get; init; }
+        public long? DiskLimit { get; init; }
+        public long? InodeLimit { get; init; }
         public IDictionary<string, object?>? ResourceLimits { get; init; }
         public IDictionary<string, string>? Properties { get; init; }
         public CGroupLimits Limits { get; init; } = new();
