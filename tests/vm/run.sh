@@ -80,10 +80,10 @@ share=${share_out:-$tmp/share}
 mkdir -p "$share" "$tmp/initramfs/bin" "$tmp/initramfs/modules"
 rm -f "$share/booted" "$share/exit-code" "$share/output"
 
-# --- the initramfs: busybox, the virtio/9p modules, and /init ---------------------------------------------------------
+# --- the initramfs: busybox, the virtio/9p modules, overlay, loop and ext4 (image roots, disk limits), and /init ---
 cp /bin/busybox "$tmp/initramfs/bin/busybox"
 ln -s busybox "$tmp/initramfs/bin/sh"
-modules=$(for m in virtio_pci 9pnet_virtio 9p virtio_blk; do modprobe -S "$kver" --show-depends "$m"; done |
+modules=$(for m in virtio_pci 9pnet_virtio 9p virtio_blk overlay loop ext4; do modprobe -S "$kver" --show-depends "$m"; done |
   awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++')
 for m in $modules; do
   case $m in
