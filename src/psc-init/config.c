@@ -99,6 +99,7 @@ static bool keep_record(const char *k, const char *val)
     else if (!strcmp(k, "hostname")) cfg.hostname = val;
     else if (!strcmp(k, "cwd")) cfg.cwd = val;
     else if (!strcmp(k, "root")) cfg.root = val;
+    else if (!strcmp(k, "etc")) cfg.etc = val;
     else if (!strcmp(k, "uid_map")) cfg.uid_map = val;
     else if (!strcmp(k, "gid_map")) cfg.gid_map = val;
     else if (!strcmp(k, "oom")) cfg.oom = val;
@@ -217,8 +218,8 @@ static const char *check_config(void)
 {
     if (exec_mode) {
         /* These belong to the container, made once by its init. */
-        const char *const keys[] = { "depot", "ns", "hostname", "root", "uid_map", "gid_map", "oom", "sandbox" };
-        const bool set[] = { cfg.depot, cfg.ns, cfg.hostname, cfg.root, cfg.uid_map, cfg.gid_map, cfg.oom, cfg.sandbox };
+        const char *const keys[] = { "depot", "ns", "hostname", "root", "etc", "uid_map", "gid_map", "oom", "sandbox" };
+        const bool set[] = { cfg.depot, cfg.ns, cfg.hostname, cfg.root, cfg.etc, cfg.uid_map, cfg.gid_map, cfg.oom, cfg.sandbox };
         for (size_t i = 0; i < COUNT(keys); i++)
             if (set[i])
                 return keys[i];
@@ -239,6 +240,7 @@ static const char *check_config(void)
     /* Without their namespace these would change the host itself. */
     if (cfg.hostname && !(cfg.ns & CLONE_NEWUTS)) return "hostname";
     if (cfg.root && !(cfg.ns & CLONE_NEWNS)) return "root";
+    if (cfg.etc && (!cfg.root || cfg.etc[0] != '/')) return "etc";     /* bound inside a root, from the host */
     return NULL;
 }
 

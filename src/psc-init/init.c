@@ -124,12 +124,14 @@ static void open_logs(int depot)
     fcntl(out_pipe[0], F_SETPIPE_SZ, PIPE_ROOM);   /* a refusal (pipe-max-size, a user's pipe quota) keeps 64 KiB */
 }
 
-static void enter_root(void)
+/* The root bound onto itself, its mounts made inside it (rootfs.c), then pivoted into. */
+static void enter_root(bool pidns)
 {
     if (mount(cfg.root, cfg.root, NULL, MS_BIND | MS_REC, NULL) < 0)
         fail("bind_root", "%s", cfg.root);
     if (chdir(cfg.root) < 0)
         fail("chdir_root", "%s", cfg.root);
+    prepare_root(pidns);
     /* pivot_root(".", ".") stacks the old root on the new one and detaching "." drops it
      * (runc's trick: no put_old directory needed).  chroot where pivot_root cannot work,
      * e.g. when the host root is a ramfs. */
@@ -156,28 +158,30 @@ static void loopback_up(void)
     close(s);
 }
 
-/* In a new mount namespace: a devpts instance of the container's own on /dev/pts (where its root has one), and
- * /dev/ptmx bound to its ptmx, so the ptys of the container's terminals are not the host's.  A root without
- * them, or a kernel that refuses, keeps /dev as it is. */
+/* In a new mount namespace without a root (a root gets its own /dev: rootfs.c): a devpts instance of the
+ * container's own on /dev/pts and /dev/ptmx bound to its ptmx, so the ptys of the container's terminals are not
+ * the host's.  A kernel that refuses keeps /dev as it is. */
 static void own_devpts(void)
 {
     if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") == 0)
         mount("/dev/pts/ptmx", "/dev/ptmx", NULL, MS_BIND, NULL);
 }
 
-/* Inside the namespaces, after everything on the host side is open: the root, /proc of the new
- * PID namespace, the hostname, the loopback. */
+/* Inside the namespaces, after everything on the host side is open: the root with its mounts, else /proc of
+ * the new PID namespace and a devpts; the hostname, the loopback. */
 static void enter_container(bool pidns)
 {
     if (cfg.root)
-        enter_root();
-    else if (chdir("/") < 0)          /* do not pin the launcher's working directory */
-        fail("chdir", "/");
-    if (pidns && (cfg.ns & CLONE_NEWNS) &&
-        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        fail("mount_proc", "/proc");
-    if (cfg.ns & CLONE_NEWNS)
-        own_devpts();
+        enter_root(pidns);
+    else {
+        if (chdir("/") < 0)           /* do not pin the launcher's working directory */
+            fail("chdir", "/");
+        if (pidns && (cfg.ns & CLONE_NEWNS) &&
+            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+            fail("mount_proc", "/proc");
+        if (cfg.ns & CLONE_NEWNS)
+            own_devpts();
+    }
     if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0)
         fail("sethostname", "%s", cfg.hostname);
     if (cfg.ns & CLONE_NEWNET)

@@ -12,6 +12,7 @@
  *   outlog.c   output.log: a process's stdout and stderr as records, rotated at a cap; note
  *   launch.c   A: start one container, and how A fails (die)
  *   init.c     C, the init, and D, the main process
+ *   rootfs.c   C: the mounts inside a container's root (/proc, /dev, /sys, /tmp, /etc files)
  *   exec.c     exec mode: A, E1 and E2; with proc=, A stays as the process's tracker
  *   serve.c    --serve: the request loop
  *   tty.c      a tracked process's pty: opened inside the container, its attach socket, and the
@@ -39,6 +40,7 @@
 
 struct config {
     const char *depot, *hostname, *cwd, *root, *uid_map, *gid_map, *oom;
+    const char *etc;                  /* start mode, with root: the depot folder with hosts, hostname, resolv.conf */
     const char *proc;                 /* exec mode: the process's record directory (detached: tracked) */
     unsigned long long log_max;       /* output.log's size before it rotates; in start mode: log the main
                                        * program's output (else it goes to /dev/null) */
@@ -139,6 +141,10 @@ extern char *serve_arg;               /* the "--serve" in our argv, renamed "--i
 int c_entry(void *unused);
 void default_signals(void);
 void setup_process(void);
+
+/* ---------------------------------------------------------------- rootfs.c */
+
+void prepare_root(bool pidns);
 
 /* ---------------------------------------------------------------- tty.c */
 

@@ -88,6 +88,25 @@ public static unsafe class Sys
         }
     }
 
+    /// <summary>
+    /// Opens <paramref name="path"/> as if <paramref name="rootfd"/> were "/": symbolic links and ".." resolved inside
+    /// it, never above it (openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS), so a link in a container's root never leads
+    /// to a host file. Returns fd or -errno (-ENOSYS on kernels before 5.6: there is no safe fallback).
+    /// </summary>
+    public static int OpenInRoot(int rootfd, string path, int flags)
+    {
+        fixed (byte* p = CString(path))
+        {
+            var how = new open_how
+            {
+                flags = (ulong)(flags | O_CLOEXEC),
+                resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+            };
+            int fd = openat2(rootfd, p, &how, (size_t)sizeof(open_how));
+            return fd >= 0 ? fd : -errno;
+        }
+    }
+
     public static int Close(int fd) => close(fd) == 0 ? 0 : -errno;
 
     /// <summary>Appends <paramref name="data"/> to a file (made 0666 &amp; ~umask if missing) in one write on an O_APPEND descriptor. 0 or errno.</summary>

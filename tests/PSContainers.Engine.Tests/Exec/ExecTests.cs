@@ -200,7 +200,7 @@ public class ExecTests
         var r = Exec(h, "rooted", "/bin/link", user: "worker");
         Assert.Equal(0, r.ExitCode);
         Assert.StartsWith("uid 1234 pid ", r.Out[^1]);
-        Assert.Equal(new[] { "bin", "etc", "proc", "prog" }, r.Out.Take(r.Out.Count - 1).OrderBy(x => x, StringComparer.Ordinal).ToArray());
+        Assert.Equal(new[] { "bin", "dev", "etc", "proc", "prog", "sys", "tmp" }, r.Out.Take(r.Out.Count - 1).OrderBy(x => x, StringComparer.Ordinal).ToArray());
         Assert.Equal("ProgramNotFound", Assert.Throws<PscException>(() => Exec(h, "rooted", "/bin/sh")).ErrorId); // the host's sh is not there
     }
 

@@ -276,6 +276,23 @@ public class InitTests
     }
 
     [SkippableFact]
+    public void AnEtcFolderWithoutARootOrNotAbsoluteIsAConfigError()
+    {
+        foreach (bool withRoot in new[] { false, true })
+        {
+            using var run = new InitRun();
+            run.Ns("pid", "mount");
+            if (withRoot)
+            {
+                run.Add("root", "/");
+            }
+            run.Add("etc", withRoot ? "relative/etc" : "/tmp").Sh("true");
+            Assert.Equal("error config 22 etc", run.Start());
+            Assert.Equal(1, run.WaitLauncher());
+        }
+    }
+
+    [SkippableFact]
     public void ASandboxTakesNoProgram()
     {
         using var run = new InitRun();

@@ -58,6 +58,10 @@ internal static class ContainerCreation
             // renames state.json.new into place): on a disk-backed /run a new inode costs 0.1-0.7 ms.
             m.Depot.CreateEmpty(staging, "output.log");
             m.Depot.CreateEmpty(staging, Depot.StateNext);
+            if (spec.RootPath is not null)
+            {
+                EtcFiles.Write(m.Depot, staging, spec); // the /etc files the root's mounts bind in (psc-init etc=)
+            }
             m.Depot.AppendEventTo(staging, "created");
             m.Depot.Commit(staging, spec.Name);
             return spec;

@@ -99,6 +99,12 @@ internal static class Launcher
         if (spec.RootPath is not null)
         {
             config.Add("root", spec.RootPath);
+            // The hosts, hostname and resolv.conf written at create (an entry made before they were has none).
+            string etc = Path.Combine(depotDir, EtcFiles.Folder);
+            if (Directory.Exists(etc))
+            {
+                config.Add("etc", etc);
+            }
         }
         if (spec.IsSandbox)
         {

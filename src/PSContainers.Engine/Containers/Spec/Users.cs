@@ -3,18 +3,23 @@ using PSContainers.Native;
 
 namespace PSContainers.Containers;
 
-/// <summary>Resolves -User (a name, or uid[:gid]) against the passwd and group files of the root the container will see.</summary>
+/// <summary>
+/// Resolves -User (a name, or uid[:gid]) against the passwd and group files of the root the container will see. They
+/// are read as the container sees them: opened inside the root (openat2 RESOLVE_IN_ROOT), so a root whose
+/// /etc/passwd is a link to /etc/passwd or ../../etc/passwd reads its own file, never the host's.
+/// </summary>
 public static class Users
 {
     public static (int Uid, int Gid, int[] Groups) Resolve(string user, string? rootPath)
     {
-        string etc = Path.Combine(rootPath ?? "/", "etc");
+        string root = rootPath ?? "/";
+        string etc = Path.Combine(root, "etc");
         string[] parts = user.Split(':');
         if (parts.Length > 2 || parts.Any(p => p.Length == 0))
         {
             throw PscException.Invalid("InvalidUser", $"'{user}' is not a user: give a name, a uid, or uid:gid.", user);
         }
-        var passwd = ReadColonFile(Path.Combine(etc, "passwd"));
+        var passwd = ReadColonFile(root, "etc/passwd");
         int uid, gid;
         string? name = null;
         if (int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out uid))
@@ -35,14 +40,14 @@ public static class Users
         {
             if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out gid))
             {
-                var g = ReadColonFile(Path.Combine(etc, "group")).FirstOrDefault(f => f.Length > 2 && f[0] == parts[1])
+                var g = ReadColonFile(root, "etc/group").FirstOrDefault(f => f.Length > 2 && f[0] == parts[1])
                     ?? throw new PscException("GroupNotFound", ErrorKind.ObjectNotFound, $"The group '{parts[1]}' does not exist in {Path.Combine(etc, "group")}.", user);
                 gid = int.Parse(g[2], CultureInfo.InvariantCulture);
             }
         }
         var groups = name is null
             ? Array.Empty<int>()
-            : ReadColonFile(Path.Combine(etc, "group"))
+            : ReadColonFile(root, "etc/group")
                 .Where(f => f.Length > 3 && f[3].Split(',').Contains(name))
                 .Select(f => int.Parse(f[2], CultureInfo.InvariantCulture))
                 .Where(g => g != gid)
@@ -51,11 +56,33 @@ public static class Users
         return (uid, gid, groups);
     }
 
-    private static List<string[]> ReadColonFile(string path)
+    /// <summary>The lines of <paramref name="path"/> inside <paramref name="root"/>, split at ':'; none when it cannot be read.</summary>
+    private static List<string[]> ReadColonFile(string root, string path)
     {
+        int dir = Sys.OpenDirectory(root);
+        if (dir < 0)
+        {
+            return new List<string[]>();
+        }
+        int fd = Sys.OpenInRoot(dir, path, Tmds.Linux.LibC.O_RDONLY);
+        Sys.Close(dir);
+        if (fd < 0)
+        {
+            return new List<string[]>();
+        }
         try
         {
-            return File.ReadAllLines(path).Where(l => l.Length > 0 && l[0] != '#').Select(l => l.Split(':')).ToList();
+            using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
+            using var reader = new StreamReader(new FileStream(handle, FileAccess.Read));
+            var lines = new List<string[]>();
+            for (string? l; (l = reader.ReadLine()) is not null;)
+            {
+                if (l.Length > 0 && l[0] != '#')
+                {
+                    lines.Add(l.Split(':'));
+                }
+            }
+            return lines;
         }
         catch (IOException)
         {

@@ -1,0 +1,73 @@
+using System.Text;
+
+namespace PSContainers.Containers;
+
+/// <summary>
+/// The /etc/hosts, /etc/hostname and /etc/resolv.conf a container with a root sees: written at create into the
+/// entry's <c>etc/</c> folder and bound over the root's own by psc-init (<c>etc=</c>, psc-init/README.md, "The
+/// root's mounts"), so they follow the container rather than the image.
+/// </summary>
+internal static class EtcFiles
+{
+    public const string Folder = "etc";
+
+    /// <summary>Writes the three files into <paramref name="entryDir"/>/etc (each atomically).</summary>
+    public static void Write(Depot depot, string entryDir, ContainerSpec spec)
+    {
+        string dir = Path.Combine(entryDir, Folder);
+        try
+        {
+            Directory.CreateDirectory(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Depot.Failure("DepotCreate", dir, e);
+        }
+        string hostname = spec.Hostname ?? HostHostname();
+        bool ownNetwork = spec.Isolation.HasFlag(ContainerIsolation.Network);
+        depot.WriteFile(Path.Combine(dir, "hosts"), Hosts(hostname));
+        depot.WriteFile(Path.Combine(dir, "hostname"), hostname + "\n");
+        depot.WriteFile(Path.Combine(dir, "resolv.conf"), ResolvConf(ReadOrEmpty("/etc/resolv.conf"), ownNetwork));
+    }
+
+    /// <summary>localhost on both loopbacks, and the container's hostname.</summary>
+    public static string Hosts(string hostname) =>
+        $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n";
+
+    /// <summary>
+    /// The host's resolv.conf; with a network namespace of its own, its loopback nameservers (127.x, ::1) are dropped,
+    /// as podman does: inside, they would be the container's own loopback, where no resolver listens.
+    /// </summary>
+    public static string ResolvConf(string host, bool ownNetwork)
+    {
+        if (!ownNetwork)
+        {
+            return host;
+        }
+        var kept = new StringBuilder();
+        foreach (string line in host.Split('\n'))
+        {
+            string[] f = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            bool loopback = f.Length >= 2 && f[0] == "nameserver" && (f[1].StartsWith("127.", StringComparison.Ordinal) || f[1] == "::1");
+            if (!loopback && (line.Length > 0 || kept.Length > 0))
+            {
+                kept.Append(line).Append('\n');
+            }
+        }
+        return kept.ToString().TrimEnd('\n') + (kept.Length > 0 ? "\n" : "");
+    }
+
+    private static string HostHostname() => ReadOrEmpty("/proc/sys/kernel/hostname").Trim() is { Length: > 0 } h ? h : "localhost";
+
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+}
