@@ -179,6 +179,24 @@ public class WritableLayerTests
         Assert.False(Directory.Exists(layer));
     }
 
+    [SkippableFact]
+    public void AMountNamespaceMadeMeanwhileDoesNotKeepARemovedLayersLoopDevice()
+    {
+        // A container without a root but with a mount namespace copies the host's mount table, this layer's overlay
+        // and loop-mounted disk among them. Deleting the layer's folders detaches those copies (the kernel lazily
+        // detaches mounts in other namespaces whose mount point is deleted), so the loop device goes.
+        using var h = HostWithImage(loop: true);
+        h.Manager.Create(Request("a", "true", disk: 4L << 20));
+        string layer = Layer(h, "a");
+        int pid = h.Run("b", "sleep 30").Pid!.Value;
+        Assert.Contains(layer + "/disk ", File.ReadAllText($"/proc/{pid}/mountinfo")); // the copy exists
+        h.Manager.Remove("a", force: true);
+        Assert.DoesNotContain(layer, File.ReadAllText($"/proc/{pid}/mountinfo"));
+        Assert.True(WaitFor(() => TestImages.LoopDevicesUnder(layer).Count == 0), string.Join(", ", TestImages.LoopDevicesUnder(layer)));
+        Assert.False(Directory.Exists(layer));
+        Assert.Equal(ContainerState.Running, h.Manager.Get("b").State);
+    }
+
     /// <summary>The kernel detaches an autoclear loop device right after the last unmount; give it a moment under load.</summary>
     private static bool WaitFor(Func<bool> condition)
     {
