@@ -90,6 +90,9 @@ public sealed partial class ContainerManager : IDisposable
     /// <summary>The cgroup a spec names, else ContainerHasNoCGroup.</summary>
     public static string CGroupOf(ContainerSpec spec) => StateReader.CGroupOf(spec);
 
+    /// <summary>What a container's writable layer holds and its limits (Get-ContainerStats), or null without an image.</summary>
+    public static LayerUsage? LayerUsage(ContainerSpec spec) => WritableLayer.Usage(spec);
+
     /// <summary>Sets (or with a null value removes) one user property, kept in the depot's spec.json.</summary>
     public Container SetProperty(string name, string key, string? value) => ContainerProperties.SetProperty(this, name, key, value);
 

@@ -13,7 +13,7 @@ namespace PSContainers.Commands;
 public sealed class GetContainerStatsCommand : PscCommandBase
 {
     private readonly CancellationTokenSource _stop = new();
-    private readonly List<(string Name, string Path)> _targets = new();
+    private readonly List<(string Name, string Path, ContainerSpec? Spec)> _targets = new();
 
     [Parameter(ParameterSetName = "Name", Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
@@ -48,7 +48,7 @@ public sealed class GetContainerStatsCommand : PscCommandBase
                 string? path = ResolvePath(p);
                 if (path is not null)
                 {
-                    _targets.Add((path, path));
+                    _targets.Add((path, path, null));
                 }
             }
             return;
@@ -64,7 +64,7 @@ public sealed class GetContainerStatsCommand : PscCommandBase
                 WriteVerbose($"Container '{spec.Name}' has no cgroup of its own (rootless, without limits); skipped.");
                 continue;
             }
-            Try(() => _targets.Add((spec.Name, ContainerManager.CGroupOf(spec))), spec.Name);
+            Try(() => _targets.Add((spec.Name, ContainerManager.CGroupOf(spec), spec)), spec.Name);
         }
     }
 
@@ -76,7 +76,7 @@ public sealed class GetContainerStatsCommand : PscCommandBase
                 "InvalidInterval", ErrorCategory.InvalidArgument, Interval));
         }
         var previous = new Dictionary<string, ContainerStats>();
-        var live = new List<(string Name, string Path)>(_targets);
+        var live = new List<(string Name, string Path, ContainerSpec? Spec)>(_targets);
         for (int sample = 0; Watch || sample < Count; sample++)
         {
             if (sample > 0 && _stop.Token.WaitHandle.WaitOne(Interval))
@@ -94,7 +94,8 @@ public sealed class GetContainerStatsCommand : PscCommandBase
                                 ? $"'{target.Name}' is gone: its cgroup {target.Path} no longer exists."
                                 : $"The cgroup {target.Path} of '{target.Name}' does not exist.", target.Name);
                     }
-                    var stats = new ContainerStats(target.Name, Manager.ReadStats(target.Path), previous.GetValueOrDefault(target.Path));
+                    var layer = target.Spec is null ? null : ContainerManager.LayerUsage(target.Spec);
+                    var stats = new ContainerStats(target.Name, Manager.ReadStats(target.Path), previous.GetValueOrDefault(target.Path), layer);
                     previous[target.Path] = stats;
                     WriteObject(stats);
                 }, target.Name);

@@ -51,6 +51,19 @@ public sealed class NewContainerCommand : CGroupLimitCommandBase
     [Parameter]
     public string? RootPath { get; set; }
 
+    /// <summary>An image in the store: the root is a copy-on-write overlay of it, with a writable layer of the container's own.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(NewContainerImageCompleter))]
+    public string? Image { get; set; }
+
+    /// <summary>Bytes the writable layer may hold (at least 1 MiB); needs -Image.</summary>
+    [Parameter]
+    public long? DiskLimit { get; set; }
+
+    /// <summary>Files, folders and links the writable layer may hold; needs -DiskLimit.</summary>
+    [Parameter]
+    public long? InodeLimit { get; set; }
+
     [Parameter]
     [ArgumentCompleter(typeof(ResourceLimitCompleter))]
     public Hashtable? ResourceLimit { get; set; }
@@ -110,6 +123,9 @@ public sealed class NewContainerCommand : CGroupLimitCommandBase
             Environment = environment,
             User = User,
             RootPath = root,
+            Image = Image,
+            DiskLimit = DiskLimit,
+            InodeLimit = InodeLimit,
             ResourceLimits = ResourceLimit?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value),
             Properties = Property?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value?.ToString() ?? ""),
             Limits = Limits,

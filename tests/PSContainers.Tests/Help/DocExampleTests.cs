@@ -167,6 +167,13 @@ public sealed class DocExampleTests
             foreach ($t in 'sh', 'id', 'ls') { if (-not [System.IO.File]::Exists("$r/bin/$t")) { $null = [System.IO.File]::CreateSymbolicLink("$r/bin/$t", 'busybox') } }
             [System.IO.File]::WriteAllText("$r/etc/passwd", "root:x:0:0:root:/:/bin/sh`napp:x:1000:1000:app:/tmp:/bin/sh`n")
             [System.IO.File]::WriteAllText("$r/etc/group", "root:x:0:`napp:x:1000:`n")
+            #before 13
+            $i = "$env:PSCONTAINERS_STORE/images/busybox"; $r = "$i/rootfs"
+            foreach ($d in 'bin', 'etc', 'proc', 'dev', 'tmp') { [System.IO.Directory]::CreateDirectory("$r/$d") | Out-Null }
+            [System.IO.File]::Copy('/usr/bin/busybox', "$r/bin/busybox", $true)
+            foreach ($t in 'sh', 'dd', 'echo') { $null = [System.IO.File]::CreateSymbolicLink("$r/bin/$t", 'busybox') }
+            & mknod -m 666 "$r/dev/null" c 1 3; & mknod -m 666 "$r/dev/zero" c 1 5
+            [System.IO.File]::WriteAllText("$i/image.json", '{"Name":"busybox","Size":1,"Created":"2026-12-07T00:00:00Z","Source":"/usr/bin/busybox","Layers":1}')
             """,
     };
 
@@ -265,7 +272,8 @@ public sealed class DocExampleTests
         Directory.CreateDirectory(drive);
         var subs = Substitutions(depot, root, drive).ToList();
         string Into(string s) => subs.Aggregate(s, (acc, x) => acc.Replace(x.Doc, x.Test, StringComparison.Ordinal));
-        var env = new Dictionary<string, string?> { ["PSCONTAINERS_DEPOT"] = depot, ["PSCONTAINERS_CGROUP_ROOT"] = root };
+        string store = Path.Combine(drive, "store");
+        var env = new Dictionary<string, string?> { ["PSCONTAINERS_DEPOT"] = depot, ["PSCONTAINERS_CGROUP_ROOT"] = root, ["PSCONTAINERS_STORE"] = store };
 
         // The driver: cast, then each example between markers; errors are printed as '##E id | message' where they occur.
         var cast = (Casts.GetValueOrDefault(file) ?? "").Split('\n').Select(l => l.Trim()).ToList();
@@ -308,7 +316,7 @@ public sealed class DocExampleTests
                 // A moment between lines, as between lines typed at the prompt (a program installs its signal traps).
                 script.AppendLine($". {{ {Into(command)} }} 2>&1 | Show-Errors | Out-Default; [System.Threading.Thread]::Sleep(300)");
             }
-            script.AppendLine($"$env:PSCONTAINERS_DEPOT = '{depot}'; $env:PSCONTAINERS_CGROUP_ROOT = '{root}'");
+            script.AppendLine($"$env:PSCONTAINERS_DEPOT = '{depot}'; $env:PSCONTAINERS_CGROUP_ROOT = '{root}'; $env:PSCONTAINERS_STORE = '{store}'");
         }
         script.AppendLine("'##END'");
         // Before pwsh ends: what the examples made (processes moved into the cgroups die with them), and any

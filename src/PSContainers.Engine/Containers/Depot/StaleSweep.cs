@@ -53,5 +53,6 @@ internal static class StaleSweep
             }
             ContainerManager.TryQuietly(() => m.Depot.Discard(dir));
         }
+        WritableLayer.Sweep(m);
     }
 }

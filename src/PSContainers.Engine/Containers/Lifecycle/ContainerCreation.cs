@@ -10,7 +10,7 @@ internal static class ContainerCreation
 {
     public static Container Create(ContainerManager m, ContainerManager.Request r)
     {
-        ContainerSpec spec = SpecResolver.Resolve(r, m.CGroups.ProjectRoot);
+        ContainerSpec spec = SpecResolver.Resolve(r, m.CGroups.ProjectRoot, m.Store);
         using (m.Depot.Lock())
         {
             CheckGroupName(m, r.Group);
@@ -39,7 +39,7 @@ internal static class ContainerCreation
     private static ContainerSpec MakeEntry(ContainerManager m, ContainerSpec spec)
     {
         string staging = m.Depot.CreateStaging(spec.Name);
-        bool cgroupMade = false;
+        bool cgroupMade = false, layerMade = false;
         try
         {
             // spec.json first: it names the cgroup, so a sweep can remove the cgroup of a creation cut short.
@@ -53,6 +53,16 @@ internal static class ContainerCreation
             {
                 spec = spec with { CGroupPath = "" };
                 m.Depot.WriteFile(specFile, System.Text.Json.JsonSerializer.Serialize(spec, Depot.Json));
+            }
+            if (spec.Image is not null)
+            {
+                // The copy-on-write root, mounted now; the inode limit the filesystem really gives goes into the spec.
+                layerMade = true;
+                if (WritableLayer.Make(m, spec) is long inodes)
+                {
+                    spec = spec with { InodeLimit = inodes };
+                    m.Depot.WriteFile(specFile, System.Text.Json.JsonSerializer.Serialize(spec, Depot.Json));
+                }
             }
             // Everything a start writes to is made here, so a start creates no file but state.json (psc-init
             // renames state.json.new into place): on a disk-backed /run a new inode costs 0.1-0.7 ms.
@@ -68,6 +78,10 @@ internal static class ContainerCreation
         }
         catch
         {
+            if (layerMade)
+            {
+                ContainerManager.TryQuietly(() => WritableLayer.RemoveFor(m, spec.Name, spec));
+            }
             if (cgroupMade)
             {
                 ContainerManager.TryQuietly(() => m.CGroups.Remove(spec.CGroupPath, recurse: true, force: true));

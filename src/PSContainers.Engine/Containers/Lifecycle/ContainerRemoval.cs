@@ -64,6 +64,7 @@ internal static class ContainerRemoval
                 }
             }
             ProcessTracker.EndAll(m, name, TimeSpan.FromSeconds(3)); // no tracker writes into an entry being removed
+            WritableLayer.RemoveFor(m, name, c?.Spec); // nothing runs in the root any more: unmount, detach, delete
             m.Depot.Delete(name);
             m.Log?.Invoke($"removed container '{name}'{(corrupt is null ? "" : " (its depot entry was damaged)")}");
         }

@@ -9,7 +9,7 @@ namespace PSContainers.Containers;
 /// </summary>
 internal static class SpecResolver
 {
-    public static ContainerSpec Resolve(ContainerManager.Request r, string projectRoot)
+    public static ContainerSpec Resolve(ContainerManager.Request r, string projectRoot, ImageStore store)
     {
         ContainerName.Check(r.Name);
         CGroupPath.CheckNewName(r.Name, r.Name);
@@ -24,7 +24,9 @@ internal static class SpecResolver
         }
         SpecValidator.Arguments(r.ArgumentList);
         SpecValidator.Privilege(r.Isolation);
-        string? root = r.RootPath is null ? null : SpecValidator.RootPath(r.RootPath, r.Isolation);
+        // An image container's program and user are resolved in the image's rootfs: its root holds the same files at create.
+        ContainerImage? image = WritableLayer.Check(r, store);
+        string? root = image is not null ? image.RootFsPath : r.RootPath is null ? null : SpecValidator.RootPath(r.RootPath, r.Isolation);
         if (r.Hostname is not null && !r.Isolation.HasFlag(ContainerIsolation.Uts))
         {
             throw Native.PscException.Invalid("HostnameNeedsUts", $"-Hostname '{r.Hostname}' needs the Uts isolation; without it the container would rename the host.", r.Hostname);
@@ -87,7 +89,11 @@ internal static class SpecResolver
             Uid = uid,
             Gid = gid,
             Groups = groups,
-            RootPath = root,
+            RootPath = image is null ? root : Path.Combine(store.LayerPath(r.Name), WritableLayer.MergedFolder),
+            Image = image?.Name,
+            StorePath = image is null ? null : store.Root,
+            DiskLimit = r.DiskLimit,
+            InodeLimit = r.InodeLimit,
             ResourceLimits = rlimits,
             Properties = new Dictionary<string, string>(r.Properties ?? new Dictionary<string, string>()),
             Limits = r.Limits,

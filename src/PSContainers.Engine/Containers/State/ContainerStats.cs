@@ -8,8 +8,12 @@ namespace PSContainers.Containers;
 /// </summary>
 public sealed class ContainerStats
 {
-    public ContainerStats(string name, CGroupStats s, ContainerStats? previous)
+    public ContainerStats(string name, CGroupStats s, ContainerStats? previous, LayerUsage? layer = null)
     {
+        DiskUsage = layer?.Bytes;
+        InodesUsed = layer?.Inodes;
+        DiskLimit = layer?.DiskLimit;
+        InodeLimit = layer?.InodeLimit;
         Name = name;
         CGroupPath = s.Path;
         Timestamp = s.Timestamp;
@@ -71,4 +75,16 @@ public sealed class ContainerStats
     public PressureInfo? CpuPressure { get; }
     public PressureInfo? MemoryPressure { get; }
     public PressureInfo? IoPressure { get; }
+
+    /// <summary>Bytes the container wrote into its writable layer (blocks allocated); null without an image.</summary>
+    public long? DiskUsage { get; }
+
+    /// <summary>Files, folders and links in the writable layer; null without an image.</summary>
+    public long? InodesUsed { get; }
+
+    /// <summary>The layer's -DiskLimit in bytes (the size of its filesystem image); null without a limit.</summary>
+    public long? DiskLimit { get; }
+
+    /// <summary>Inodes the layer's filesystem holds for the container (with a disk limit: -InodeLimit rounded up by ext4, or its default); null without a limit.</summary>
+    public long? InodeLimit { get; }
 }
