@@ -93,13 +93,14 @@ public static unsafe class Sys
     /// it, never above it (openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS), so a link in a container's root never leads
     /// to a host file. Returns fd or -errno (-ENOSYS on kernels before 5.6: there is no safe fallback).
     /// </summary>
-    public static int OpenInRoot(int rootfd, string path, int flags)
+    public static int OpenInRoot(int rootfd, string path, int flags, int mode = 0)
     {
         fixed (byte* p = CString(path))
         {
             var how = new open_how
             {
                 flags = (ulong)(flags | O_CLOEXEC),
+                mode = (ulong)mode,
                 resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
             };
             int fd = openat2(rootfd, p, &how, (size_t)sizeof(open_how));
@@ -108,6 +109,19 @@ public static unsafe class Sys
     }
 
     public static int Close(int fd) => close(fd) == 0 ? 0 : -errno;
+
+    /// <summary>mkdirat, then the mode set exactly (mkdir applies the umask). 0 or -errno.</summary>
+    public static int MkdirAt(int dirfd, string name, int mode)
+    {
+        fixed (byte* p = CString(name))
+        {
+            if (mkdirat(dirfd, p, (mode_t)mode) < 0 || fchmodat(dirfd, p, (mode_t)mode, 0) < 0)
+            {
+                return -errno;
+            }
+            return 0;
+        }
+    }
 
     /// <summary>Appends <paramref name="data"/> to a file (made 0666 &amp; ~umask if missing) in one write on an O_APPEND descriptor. 0 or errno.</summary>
     public static int AppendFile(string path, byte[] data)

@@ -14,6 +14,7 @@ public sealed record LayerUsage(long? Bytes, long? Inodes, long? DiskLimit, long
 /// depot        the depot that owns the layer (a store may serve several depots; a sweep touches only its own)
 /// upper, work  overlay's upper and work folders (inside disk/ with a disk limit)
 /// merged       the root the container sees, mounted on the host from create until remove
+/// upper-baseline  without a disk limit: what the upper folder held at create (the mount points), not counted
 /// disk.img, disk, baseline   with a disk limit: see <see cref="DiskImage"/>
 /// </code>
 /// Made under the depot's lock, before the depot entry is committed; undone by <see cref="Remove"/> at any point of a
@@ -21,7 +22,8 @@ public sealed record LayerUsage(long? Bytes, long? Inodes, long? DiskLimit, long
 /// </summary>
 internal static class WritableLayer
 {
-    public const string OwnerFile = "depot", MergedFolder = "merged";
+    /// <summary>upper-baseline: what the empty upper folder held (the mount points), so its usage reads as 0.</summary>
+    public const string OwnerFile = "depot", MergedFolder = "merged", UpperBaselineFile = "upper-baseline";
 
     /// <summary>The image's rootfs when the request names an image (checked: name, limits, no -RootPath), else null. Makes nothing.</summary>
     public static ContainerImage? Check(ContainerManager.Request r, ImageStore store)
@@ -100,8 +102,14 @@ internal static class WritableLayer
             // The root folder's own mode comes from upper (the top layer): give it the image's.
             File.SetUnixFileMode(upper, File.GetUnixFileMode(image.RootFsPath));
             MountOverlay(image.RootFsPath, upper, work, merged);
+            RootMountPoints.Ensure(merged); // part of the empty layer: before the baselines
             long? inodeLimit = null;
-            if (spec.DiskLimit is not null)
+            if (spec.DiskLimit is null)
+            {
+                var (bytes0, inodes0) = UpperWalk.Measure(upper);
+                File.WriteAllText(Path.Combine(dir, UpperBaselineFile), FormattableString.Invariant($"{bytes0 ?? 0} {inodes0 ?? 0}\n"));
+            }
+            else
             {
                 DiskImage.WriteBaseline(dir);
                 if (spec.InodeLimit is not null)
@@ -281,6 +289,20 @@ internal static class WritableLayer
             return DiskImage.Usage(dir, spec.DiskLimit);
         }
         var (bytes, inodes) = UpperWalk.Measure(Path.Combine(dir, "upper"));
-        return Directory.Exists(dir) ? new LayerUsage(bytes, inodes, null, null) : null;
+        if (!Directory.Exists(dir))
+        {
+            return null;
+        }
+        long baseBytes = 0, baseInodes = 0;
+        try
+        {
+            string[] b = File.ReadAllText(Path.Combine(dir, UpperBaselineFile)).Split(' ', StringSplitOptions.TrimEntries);
+            baseBytes = long.Parse(b[0], System.Globalization.CultureInfo.InvariantCulture);
+            baseInodes = long.Parse(b[1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException)
+        {
+        }
+        return new LayerUsage(bytes is long by ? Math.Max(0, by - baseBytes) : null, inodes is long n ? Math.Max(0, n - baseInodes) : null, null, null);
     }
 }
