@@ -9,12 +9,21 @@ public static class Users
     public static (int Uid, int Gid, int[] Groups) Resolve(string user, string? rootPath)
     {
         string etc = Path.Combine(rootPath ?? "/", "etc");
+        return Resolve(user, name => ReadColonFile(Path.Combine(etc, name)), etc);
+    }
+
+    /// <summary>
+    /// The same, reading "passwd" and "group" through <paramref name="readEtc"/> (lines split at ':'; none when the file
+    /// is missing), e.g. from a descriptor of a container's root; <paramref name="etc"/> names the folder in messages.
+    /// </summary>
+    public static (int Uid, int Gid, int[] Groups) Resolve(string user, Func<string, List<string[]>> readEtc, string etc)
+    {
         string[] parts = user.Split(':');
         if (parts.Length > 2 || parts.Any(p => p.Length == 0))
         {
             throw PscException.Invalid("InvalidUser", $"'{user}' is not a user: give a name, a uid, or uid:gid.", user);
         }
-        var passwd = ReadColonFile(Path.Combine(etc, "passwd"));
+        var passwd = readEtc("passwd");
         int uid, gid;
         string? name = null;
         if (int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out uid))
@@ -35,14 +44,14 @@ public static class Users
         {
             if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out gid))
             {
-                var g = ReadColonFile(Path.Combine(etc, "group")).FirstOrDefault(f => f.Length > 2 && f[0] == parts[1])
+                var g = readEtc("group").FirstOrDefault(f => f.Length > 2 && f[0] == parts[1])
                     ?? throw new PscException("GroupNotFound", ErrorKind.ObjectNotFound, $"The group '{parts[1]}' does not exist in {Path.Combine(etc, "group")}.", user);
                 gid = int.Parse(g[2], CultureInfo.InvariantCulture);
             }
         }
         var groups = name is null
             ? Array.Empty<int>()
-            : ReadColonFile(Path.Combine(etc, "group"))
+            : readEtc("group")
                 .Where(f => f.Length > 3 && f[3].Split(',').Contains(name))
                 .Select(f => int.Parse(f[2], CultureInfo.InvariantCulture))
                 .Where(g => g != gid)
@@ -55,11 +64,15 @@ public static class Users
     {
         try
         {
-            return File.ReadAllLines(path).Where(l => l.Length > 0 && l[0] != '#').Select(l => l.Split(':')).ToList();
+            return ColonLines(File.ReadAllText(path));
         }
         catch (IOException)
         {
             return new List<string[]>();
         }
     }
+
+    /// <summary>The lines of a passwd or group file, split at ':' (comments and empty lines left out).</summary>
+    public static List<string[]> ColonLines(string? text) => (text ?? "").Split('\n').Select(l => l.TrimEnd('\r'))
+        .Where(l => l.Length > 0 && l[0] != '#').Select(l => l.Split(':')).ToList();
 }
