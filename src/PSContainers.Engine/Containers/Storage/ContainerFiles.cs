@@ -21,7 +21,7 @@ internal static class ContainerFiles
     public static List<ContainerItem> CopyIn(ContainerManager m, string name, IReadOnlyList<string> hostPaths, string destination, Options o)
     {
         using RootedPath root = OpenRoot(m, name, out string? uidMap, out string? gidMap);
-        var (uid, gid, _) = o.User is null ? (0, 0, Array.Empty<int>()) : Users.Resolve(o.User, file => Users.ColonLines(ReadIn(root, "etc/" + file)), $"/etc of container '{name}'");
+        var (uid, gid, _) = o.User is null ? (0, 0, Array.Empty<int>()) : Users.Resolve(o.User, file => Users.ColonLines(ReadIn(root, "etc/" + file)), $"container '{name}':/etc");
         int hostUid = MapId(uidMap, uid, "uid", o.User ?? "0", name);
         int hostGid = MapId(gidMap, gid, "gid", o.User ?? "0", name);
         using RootedPath host = RootedPath.Host();
