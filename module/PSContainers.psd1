@@ -35,6 +35,7 @@
         'Wait-ContainerProcess'
         'Stop-ContainerProcess'
         'Enter-Container'
+        'Copy-ContainerItem'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -159,6 +159,19 @@ public sealed class DocExampleTests
             #before 2
             Remove-Container -Name report -Force -Confirm:$false
             """,
+        ["Copy-ContainerItem.md"] = """
+            $r = '/tmp/rootfs'
+            foreach ($d in 'bin', 'etc', 'proc', 'tmp') { [System.IO.Directory]::CreateDirectory("$r/$d") | Out-Null }
+            [System.IO.File]::Copy('/usr/bin/busybox', "$r/bin/busybox", $true)
+            foreach ($t in 'sh', 'ls', 'sleep') { if (-not [System.IO.File]::Exists("$r/bin/$t")) { $null = [System.IO.File]::CreateSymbolicLink("$r/bin/$t", 'busybox') } }
+            [System.IO.File]::WriteAllText("$r/etc/passwd", "root:x:0:0:root:/:/bin/sh`napp:x:1000:1000:app:/tmp:/bin/sh`n")
+            [System.IO.File]::WriteAllText("$r/etc/group", "root:x:0:`napp:x:1000:`n")
+            $null = [System.IO.File]::CreateSymbolicLink("$r/escape", '/')
+            Set-Location "$r/.."
+            [System.IO.Directory]::CreateDirectory("$PWD/site/css") | Out-Null
+            [System.IO.File]::WriteAllText("$PWD/site/index.html", "<h1>hello</h1>`n"); [System.IO.File]::WriteAllText("$PWD/site/css/site.css", "h1 { color: teal }`n")
+            New-Container -Name web /bin/sleep -ArgumentList 3600 -RootPath $r | Start-Container
+            """,
         ["New-Container.md"] = """
             #before 8
             $r = '/tmp/rootfs'

@@ -14,12 +14,21 @@ public static class Users
     {
         string root = rootPath ?? "/";
         string etc = Path.Combine(root, "etc");
+        return Resolve(user, name => ReadColonFile(root, "etc/" + name), etc);
+    }
+
+    /// <summary>
+    /// The same, reading "passwd" and "group" through <paramref name="readEtc"/> (lines split at ':'; none when the file
+    /// is missing), e.g. from a descriptor of a container's root; <paramref name="etc"/> names the folder in messages.
+    /// </summary>
+    public static (int Uid, int Gid, int[] Groups) Resolve(string user, Func<string, List<string[]>> readEtc, string etc)
+    {
         string[] parts = user.Split(':');
         if (parts.Length > 2 || parts.Any(p => p.Length == 0))
         {
             throw PscException.Invalid("InvalidUser", $"'{user}' is not a user: give a name, a uid, or uid:gid.", user);
         }
-        var passwd = ReadColonFile(root, "etc/passwd");
+        var passwd = readEtc("passwd");
         int uid, gid;
         string? name = null;
         if (int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out uid))
@@ -40,14 +49,14 @@ public static class Users
         {
             if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out gid))
             {
-                var g = ReadColonFile(root, "etc/group").FirstOrDefault(f => f.Length > 2 && f[0] == parts[1])
+                var g = readEtc("group").FirstOrDefault(f => f.Length > 2 && f[0] == parts[1])
                     ?? throw new PscException("GroupNotFound", ErrorKind.ObjectNotFound, $"The group '{parts[1]}' does not exist in {Path.Combine(etc, "group")}.", user);
                 gid = int.Parse(g[2], CultureInfo.InvariantCulture);
             }
         }
         var groups = name is null
             ? Array.Empty<int>()
-            : ReadColonFile(root, "etc/group")
+            : readEtc("group")
                 .Where(f => f.Length > 3 && f[3].Split(',').Contains(name))
                 .Select(f => int.Parse(f[2], CultureInfo.InvariantCulture))
                 .Where(g => g != gid)
@@ -74,19 +83,15 @@ public static class Users
         {
             using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
             using var reader = new StreamReader(new FileStream(handle, FileAccess.Read));
-            var lines = new List<string[]>();
-            for (string? l; (l = reader.ReadLine()) is not null;)
-            {
-                if (l.Length > 0 && l[0] != '#')
-                {
-                    lines.Add(l.Split(':'));
-                }
-            }
-            return lines;
+            return ColonLines(reader.ReadToEnd());
         }
         catch (IOException)
         {
             return new List<string[]>();
         }
     }
+
+    /// <summary>The lines of a passwd or group file, split at ':' (comments and empty lines left out).</summary>
+    public static List<string[]> ColonLines(string? text) => (text ?? "").Split('\n').Select(l => l.TrimEnd('\r'))
+        .Where(l => l.Length > 0 && l[0] != '#').Select(l => l.Split(':')).ToList();
 }
