@@ -15,8 +15,11 @@ internal static class DiskImage
 {
     public const long MinimumBytes = 1024 * 1024;
 
-    /// <summary>Inodes the empty layer's filesystem uses itself: 11 reserved by ext4, plus upper, work and work/work, plus room.</summary>
-    private const long OwnInodes = 16;
+    /// <summary>
+    /// Inodes the empty layer's filesystem uses itself: 11 reserved by ext4, upper, work and work/work, and the mount
+    /// points psc-init needs (<see cref="RootMountPoints"/>: at most five folders and three files), plus room.
+    /// </summary>
+    private const long OwnInodes = 24;
 
     public const string ImageFile = "disk.img", MountFolder = "disk", BaselineFile = "baseline";
 
@@ -44,8 +47,8 @@ internal static class DiskImage
         var args = new List<string>(MkfsOptions);
         if (inodes is long n)
         {
-            // The filesystem's own inodes come on top (the 11 reserved ones, lost+found among them, and the layer's
-            // upper, work and work/work), so the container gets at least what it asked for.
+            // The filesystem's own inodes come on top (the 11 reserved ones, lost+found among them, the layer's
+            // upper, work and work/work, and the mount points), so the container gets at least what it asked for.
             args.Add("-N");
             args.Add((n + OwnInodes).ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
