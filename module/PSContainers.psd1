@@ -35,6 +35,9 @@
         'Wait-ContainerProcess'
         'Stop-ContainerProcess'
         'Enter-Container'
+        'Import-ContainerImage'
+        'Get-ContainerImage'
+        'Remove-ContainerImage'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -265,7 +265,8 @@ public sealed class DocExampleTests
         Directory.CreateDirectory(drive);
         var subs = Substitutions(depot, root, drive).ToList();
         string Into(string s) => subs.Aggregate(s, (acc, x) => acc.Replace(x.Doc, x.Test, StringComparison.Ordinal));
-        var env = new Dictionary<string, string?> { ["PSCONTAINERS_DEPOT"] = depot, ["PSCONTAINERS_CGROUP_ROOT"] = root };
+        string store = Path.Combine(drive, "store");
+        var env = new Dictionary<string, string?> { ["PSCONTAINERS_DEPOT"] = depot, ["PSCONTAINERS_STORE"] = store, ["PSCONTAINERS_CGROUP_ROOT"] = root };
 
         // The driver: cast, then each example between markers; errors are printed as '##E id | message' where they occur.
         var cast = (Casts.GetValueOrDefault(file) ?? "").Split('\n').Select(l => l.Trim()).ToList();
@@ -308,7 +309,7 @@ public sealed class DocExampleTests
                 // A moment between lines, as between lines typed at the prompt (a program installs its signal traps).
                 script.AppendLine($". {{ {Into(command)} }} 2>&1 | Show-Errors | Out-Default; [System.Threading.Thread]::Sleep(300)");
             }
-            script.AppendLine($"$env:PSCONTAINERS_DEPOT = '{depot}'; $env:PSCONTAINERS_CGROUP_ROOT = '{root}'");
+            script.AppendLine($"$env:PSCONTAINERS_DEPOT = '{depot}'; $env:PSCONTAINERS_STORE = '{store}'; $env:PSCONTAINERS_CGROUP_ROOT = '{root}'");
         }
         script.AppendLine("'##END'");
         // Before pwsh ends: what the examples made (processes moved into the cgroups die with them), and any

@@ -154,7 +154,7 @@ internal static class ImageArchive
             && e.Message.Contains("stream", StringComparison.OrdinalIgnoreCase));
 
     public static PscException Damaged(string path, string what, Exception? inner = null) =>
-        new("ImageArchiveInvalid", ErrorKind.InvalidData, $"{path} is not a usable archive: {what}. Nothing was imported.", path, inner: inner);
+        new("ImageArchiveInvalid", ErrorKind.InvalidData, $"{path} is not a usable archive: {what.TrimEnd('.')}. Nothing was imported.", path, inner: inner);
 
     /// <summary>
     /// Applies every entry of a tar stream under the writer's root; with <paramref name="layer"/>, <c>.wh.</c> entries
