@@ -56,6 +56,25 @@ Describe 'Import-ContainerImage' {
     }
 }
 
+Describe 'Import-ContainerImage stopped with Ctrl+C' {
+    It 'leaves no image and no staging folder' {
+        # 40 files of 10 MiB of zeros, zstd-compressed: small to make, about a second to import.
+        $null = New-Item -ItemType Directory -Path "$Work/zeros"
+        foreach ($i in 1..40) { & truncate -s 10M "$Work/zeros/f$i" }
+        & tar -C "$Work/zeros" --zstd -cf "$Work/zeros.tar.zst" .
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript("Import-Module '$ModuleManifest'; Import-ContainerImage -Path '$Work/zeros.tar.zst' -Name stopped")
+        $async = $ps.BeginInvoke()
+        # Stopped once the import has begun writing (what Ctrl+C does: StopProcessing).
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while ([DateTime]::UtcNow -lt $deadline -and -not @(Get-Staging | Where-Object { [System.IO.Directory]::Exists("$_/rootfs/f1") -or [System.IO.File]::Exists("$_/rootfs/f1") })) { Start-Sleep -Milliseconds 10 }
+        $ps.Stop()
+        $ps.Dispose()
+        Get-ContainerImage -Name stopped -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Get-Staging | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'Get-ContainerImage' {
     It 'lists every image, by wildcard, and by name from the pipeline' {
         (Get-ContainerImage).Name | Should -Be 'bb-folder', 'bb-gz', 'bb-zst'
