@@ -36,6 +36,9 @@
         'Stop-ContainerProcess'
         'Enter-Container'
         'Copy-ContainerItem'
+        'Import-ContainerImage'
+        'Get-ContainerImage'
+        'Remove-ContainerImage'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -17,6 +17,7 @@ internal static class Errors
         ErrorKind.NotImplemented => ErrorCategory.NotImplemented,
         ErrorKind.OperationTimeout => ErrorCategory.OperationTimeout,
         ErrorKind.InvalidOperation => ErrorCategory.InvalidOperation,
+        ErrorKind.InvalidData => ErrorCategory.InvalidData,
         _ => ErrorCategory.NotSpecified,
     };
 

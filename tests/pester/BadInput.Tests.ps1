@@ -269,6 +269,17 @@ BeforeDiscovery {
     Case Move-Process Id 'the machine''s init' MoveInitProcess InvalidOperation 'process 1' { Move-Process -Id 1 -Path grp }
     Case Move-Process Id 'a kernel thread' MoveKernelThread InvalidArgument 'process 2' { Move-Process -Id 2 -Path grp }
     Case Move-Process PassThru 'a process that does not exist' ProcessNotFound ObjectNotFound '99999999' { Move-Process -Id 99999999 -Path grp -PassThru }
+
+    # Images (their store is the depot's path + '-store'; Images.Tests.ps1 checks a refused import leaves it empty).
+    Case Import-ContainerImage Name 'a slash' ImageNameInvalid InvalidArgument 'a/b' { Import-ContainerImage -Path /etc/passwd -Name a/b }
+    Case Import-ContainerImage Name 'a NUL' ImageNameInvalid InvalidArgument 'a\0b' { Import-ContainerImage -Path /etc/passwd -Name "a`0b" }
+    Case Import-ContainerImage Name '..' ImageNameInvalid InvalidArgument "'..'" { Import-ContainerImage -Path /etc/passwd -Name '..' }
+    Case Import-ContainerImage Path 'a path that does not exist' ImageSourceNotFound ObjectNotFound '/nothere' { Import-ContainerImage -Path /nothere -Name fresh }
+    Case Import-ContainerImage Path 'a file that is no archive' ImageArchiveInvalid InvalidData '/etc/passwd' { Import-ContainerImage -Path /etc/passwd -Name fresh }
+    Case Import-ContainerImage PassThru 'a path that does not exist' ImageSourceNotFound ObjectNotFound '/nothere' { Import-ContainerImage -Path /nothere -Name fresh -PassThru }
+    Case Get-ContainerImage Name 'an image nobody made' ImageNotFound ObjectNotFound "'nothere'" { Get-ContainerImage -Name nothere }
+    Case Get-ContainerImage Name 'empty' ParameterArgumentValidationError InvalidData 'Name' { Get-ContainerImage -Name '' }
+    Case Remove-ContainerImage Name 'an image nobody made' ImageNotFound ObjectNotFound "'nothere'" { Remove-ContainerImage -Name nothere }
 }
 
 

@@ -52,4 +52,7 @@ public enum ErrorKind
     NotImplemented,
     OperationTimeout,
     InvalidOperation,
+
+    /// <summary>Input that is damaged or of a foreign kind (an archive that is not one, truncated, or with unsafe entries).</summary>
+    InvalidData,
 }
