@@ -53,7 +53,7 @@ public sealed class NewContainerCommand : CGroupLimitCommandBase
 
     /// <summary>An image in the store: the root is a copy-on-write overlay of it, with a writable layer of the container's own.</summary>
     [Parameter]
-    [ArgumentCompleter(typeof(NewContainerImageCompleter))]
+    [ArgumentCompleter(typeof(ImageNameCompleter))]
     public string? Image { get; set; }
 
     /// <summary>Bytes the writable layer may hold (at least 1 MiB); needs -Image.</summary>
