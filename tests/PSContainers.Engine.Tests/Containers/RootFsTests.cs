@@ -11,6 +11,7 @@ namespace PSContainers.Engine.Tests.Containers;
 /// the container's /etc/hosts, /etc/hostname and /etc/resolv.conf, made in its own mount namespace; on the host the
 /// root's folder gains only the mount points it lacked, and nothing stays mounted.
 /// </summary>
+[Trait("Layout", "storage")] // the VM lane runs them on pure cgroup v2 and pure v1 kernels (overlay, loop, ext4 there too)
 public class RootFsTests
 {
     private const string Checks =

@@ -12,6 +12,7 @@ namespace PSContainers.Engine.Tests.Storage;
 /// (a link to "/", a link swapped during the copy, links to host files), and a failure or a cancellation leaves
 /// nothing half-written.
 /// </summary>
+[Trait("Layout", "storage")] // the VM lane runs them on pure cgroup v2 and pure v1 kernels (overlay, loop, ext4 there too)
 public class ContainerFilesTests
 {
     private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);

@@ -5,6 +5,7 @@ using PSContainers.Native;
 namespace PSContainers.Engine.Tests.Storage;
 
 /// <summary>Import-ContainerImage's engine: folders, tar archives of every compression, OCI layouts and archives, the store's atomicity.</summary>
+[Trait("Layout", "storage")] // the VM lane runs them on pure cgroup v2 and pure v1 kernels (overlay, loop, ext4 there too)
 public sealed class ImageImportTests
 {
     [SkippableFact]

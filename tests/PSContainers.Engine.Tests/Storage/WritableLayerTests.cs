@@ -9,6 +9,7 @@ using Xunit.Abstractions;
 namespace PSContainers.Engine.Tests.Storage;
 
 /// <summary>Copy-on-write roots from images, disk and inode limits, and what a layer leaves behind: on the real kernel.</summary>
+[Trait("Layout", "storage")] // the VM lane runs them on pure cgroup v2 and pure v1 kernels (overlay, loop, ext4 there too)
 public class WritableLayerTests
 {
     private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
