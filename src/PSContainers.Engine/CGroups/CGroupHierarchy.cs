@@ -98,8 +98,8 @@ public sealed class CGroupHierarchy
             {
                 continue;
             }
-            string root = Unescape(fields[3]);
-            string mountPoint = Unescape(fields[4]);
+            string root = PSContainers.Native.MountInfo.Unescape(fields[3]);
+            string mountPoint = PSContainers.Native.MountInfo.Unescape(fields[4]);
             if (remap is not null)
             {
                 mountPoint = remap(mountPoint);
@@ -150,30 +150,4 @@ public sealed class CGroupHierarchy
             return null;
         }
     }
-
-    // mountinfo escapes space, tab, newline and backslash as \ooo octal.
-    private static string Unescape(string s)
-    {
-        if (!s.Contains('\\'))
-        {
-            return s;
-        }
-        var sb = new System.Text.StringBuilder(s.Length);
-        for (int i = 0; i < s.Length; i++)
-        {
-            if (s[i] == '\\' && IsOctal(s, i + 1))
-            {
-                sb.Append((char)Convert.ToInt32(s.Substring(i + 1, 3), 8));
-                i += 3;
-            }
-            else
-            {
-                sb.Append(s[i]);
-            }
-        }
-        return sb.ToString();
-    }
-
-    private static bool IsOctal(string s, int at) =>
-        at + 3 <= s.Length && s.Substring(at, 3).All(c => c is >= '0' and <= '7');
 }

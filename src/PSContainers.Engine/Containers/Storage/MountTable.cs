@@ -16,7 +16,7 @@ internal static class MountTable
             {
                 continue;
             }
-            string point = Unescape(fields[4]);
+            string point = PSContainers.Native.MountInfo.Unescape(fields[4]);
             if (point == dir || point.StartsWith(prefix, StringComparison.Ordinal))
             {
                 found.Add(point);
@@ -25,29 +25,4 @@ internal static class MountTable
         found.Reverse();
         return found;
     }
-
-    private static string Unescape(string s)
-    {
-        if (!s.Contains('\\'))
-        {
-            return s;
-        }
-        var sb = new System.Text.StringBuilder();
-        for (int i = 0; i < s.Length; i++)
-        {
-            if (s[i] == '\\' && IsOctal(s, i + 1))
-            {
-                sb.Append((char)Convert.ToInt32(s.Substring(i + 1, 3), 8));
-                i += 3;
-            }
-            else
-            {
-                sb.Append(s[i]);
-            }
-        }
-        return sb.ToString();
-    }
-
-    private static bool IsOctal(string s, int at) =>
-        at + 3 <= s.Length && s.Substring(at, 3).All(c => c is >= '0' and <= '7');
 }
