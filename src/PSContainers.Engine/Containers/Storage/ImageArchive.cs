@@ -107,44 +107,6 @@ internal static class ImageArchive
         };
     }
 
-    /// <summary>Bytes already read from a stream that cannot seek back, put in front of the rest of it.</summary>
-    private sealed class PrefixedStream(byte[] prefix, Stream rest, bool leaveOpen) : Stream
-    {
-        private int _at;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            if (_at < prefix.Length)
-            {
-                int n = Math.Min(count, prefix.Length - _at);
-                Array.Copy(prefix, _at, buffer, offset, n);
-                _at += n;
-                return n;
-            }
-            return rest.Read(buffer, offset, count);
-        }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing && !leaveOpen)
-            {
-                rest.Dispose();
-            }
-            base.Dispose(disposing);
-        }
-    }
-
     /// <summary>True for the failures a damaged, truncated or foreign archive causes (as opposed to a failing disk).</summary>
     public static bool IsDamage(Exception e) =>
         e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException or OverflowException
