@@ -78,10 +78,7 @@ internal static class ContainerFiles
             {
                 return;
             }
-            if (o.Progress is not null)
-            {
-                copier.Count(sources);
-            }
+            copier.CountLater(sources);
             string[] names = RootedPath.Names(destination);
             int folder = to.OpenFolder(names, names.Length);
             bool intoFolder = folder >= 0 || paths.Count > 1;
