@@ -34,11 +34,13 @@ internal sealed class TreeCopier
     private readonly Action<CopyProgress>? _progress;
     private readonly Action<string>? _log;
     private readonly CancellationToken _cancel;
+    private readonly Action<string>? _temporary;
     private long _bytesDone, _bytesTotal, _filesDone, _filesTotal;
 
-    public TreeCopier(RootedPath from, RootedPath to, int uid, int gid, bool recurse, bool force, Action<CopyProgress>? progress, Action<string>? log, CancellationToken cancel)
+    public TreeCopier(RootedPath from, RootedPath to, int uid, int gid, bool recurse, bool force, Action<CopyProgress>? progress, Action<string>? log, CancellationToken cancel,
+        Action<string>? temporary = null)
     {
-        (_from, _to, _uid, _gid, _recurse, _force, _progress, _log, _cancel) = (from, to, uid, gid, recurse, force, progress, log, cancel);
+        (_from, _to, _uid, _gid, _recurse, _force, _progress, _log, _cancel, _temporary) = (from, to, uid, gid, recurse, force, progress, log, cancel, temporary);
     }
 
     /// <summary>A source: the folder it is in (fd), its name, its lstat, and how to show it.</summary>
@@ -172,6 +174,11 @@ internal sealed class TreeCopier
         if (writeName.Length > 255)
         {
             writeName = $".psc-copy-{Environment.ProcessId}-{Interlocked.Increment(ref _serial)}";
+        }
+        if (!inTemporary)
+        {
+            // Recorded before it exists (a journal), so a session killed from here on leaves it findable.
+            _temporary?.Invoke(display[..(display.LastIndexOf('/') + 1)] + writeName);
         }
         try
         {
