@@ -88,3 +88,71 @@ Describe 'Copy-ContainerItem' {
         [System.IO.File]::ReadAllText("$script:Work/stopped.txt") | Should -Be 'two'
     }
 }
+
+Describe 'Copy-ContainerItem cut short by a killed session' {
+    AfterAll {
+        if ($script:BigTree) { [System.IO.Directory]::Delete($script:BigTree, $true) }
+    }
+
+    It 'leaves temporaries that the next copy into the container removes, with their journal' {
+        $r = "$script:Work/killroot"
+        foreach ($d in 'bin', 'etc', 'proc', 'tmp') { [System.IO.Directory]::CreateDirectory("$r/$d") | Out-Null }
+        [System.IO.File]::Copy('/usr/bin/busybox', "$r/bin/busybox", $true)
+        $null = [System.IO.File]::CreateSymbolicLink("$r/bin/sleep", 'busybox')
+        New-Container -Name killbox /bin/sleep -ArgumentList 300 -RootPath $r | Start-Container
+        # 10,000 empty files (made on /dev/shm, a tmpfs: fast to make): long enough a copy to be killed in the middle of.
+        $big = $script:BigTree = "/dev/shm/psc-copy-kill-" + [guid]::NewGuid().ToString('N').Substring(0, 8)
+        sh -c "mkdir -p $big && cd $big && for d in 0 1 2 3 4 5 6 7 8 9; do mkdir d`$d && (cd d`$d && seq 1 1000 | xargs touch); done"
+        $child = Start-Process -FilePath $script:Shell -PassThru -ArgumentList '-NoProfile', '-NonInteractive', '-Command',
+            "Import-Module '$script:ModuleManifest'; Copy-ContainerItem -Path '$big' -Destination /big -ToContainer killbox -Recurse"
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not (Get-ChildItem -Force $r -Filter '.psc-copy-*') -and -not $child.HasExited -and [DateTime]::UtcNow -lt $deadline) {
+                Start-Sleep -Milliseconds 5
+            }
+            $child.HasExited | Should -BeFalse -Because 'the copy is killed before it ends'
+            kill -KILL $child.Id
+            $child.WaitForExit()
+        }
+        finally {
+            if (-not $child.HasExited) { $child.Kill() }
+        }
+        $entry = [System.IO.Path]::Combine($env:PSCONTAINERS_DEPOT, 'killbox')
+        @(Get-ChildItem -Force $r -Filter '.psc-copy-*').Count | Should -Be 1
+        @(Get-ChildItem -Force $entry -Filter 'copy-*.journal').Count | Should -Be 1
+
+        # A new session's next copy into the container sweeps them.
+        Copy-ContainerItem -Path ./one.txt -Destination /one.txt -ToContainer killbox
+        @(Get-ChildItem -Recurse -Force $r -Filter '.psc-copy-*').Count | Should -Be 0
+        @(Get-ChildItem -Force $entry -Filter '*copy-*').Count | Should -Be 0
+        Test-Path "$r/big" | Should -BeFalse
+        Test-Path "$r/one.txt" | Should -BeTrue
+        Remove-Container killbox -Force -Confirm:$false
+    }
+
+    It 'leaves temporaries that Remove-Container removes' {
+        $r = "$script:Work/killroot2"
+        foreach ($d in 'bin', 'etc', 'proc', 'tmp') { [System.IO.Directory]::CreateDirectory("$r/$d") | Out-Null }
+        [System.IO.File]::Copy('/usr/bin/busybox', "$r/bin/busybox", $true)
+        $null = [System.IO.File]::CreateSymbolicLink("$r/bin/sleep", 'busybox')
+        New-Container -Name killbox2 /bin/sleep -ArgumentList 300 -RootPath $r | Out-Null # created, never started: its root folder
+        $big = $script:BigTree
+        $child = Start-Process -FilePath $script:Shell -PassThru -ArgumentList '-NoProfile', '-NonInteractive', '-Command',
+            "Import-Module '$script:ModuleManifest'; Copy-ContainerItem -Path '$big' -Destination /big -ToContainer killbox2 -Recurse"
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not (Get-ChildItem -Force $r -Filter '.psc-copy-*') -and -not $child.HasExited -and [DateTime]::UtcNow -lt $deadline) {
+                Start-Sleep -Milliseconds 5
+            }
+            $child.HasExited | Should -BeFalse -Because 'the copy is killed before it ends'
+            kill -KILL $child.Id
+            $child.WaitForExit()
+        }
+        finally {
+            if (-not $child.HasExited) { $child.Kill() }
+        }
+        @(Get-ChildItem -Force $r -Filter '.psc-copy-*').Count | Should -Be 1
+        Remove-Container killbox2 -Confirm:$false
+        @(Get-ChildItem -Recurse -Force $r -Filter '.psc-copy-*').Count | Should -Be 0
+    }
+}

@@ -11,7 +11,8 @@ public sealed partial class ContainerManager
     /// destination are made, owned by <paramref name="user"/> (resolved in the container; default its root, mapped
     /// through its user namespace), and so is everything written. <paramref name="confirm"/> (source, destination)
     /// may decline an item; a failed item goes to <paramref name="onError"/> (null: thrown) and the others go on;
-    /// <paramref name="progress"/> gets bytes and items done of the totals; <paramref name="cancel"/> is checked
+    /// <paramref name="progress"/> gets bytes and items done of the totals (counted once the copy has run a second;
+    /// until then the totals are what is done); <paramref name="cancel"/> is checked
     /// between chunks and items, and the item being written is removed. One result per item written.
     /// </summary>
     public IReadOnlyList<ContainerItem> CopyIn(string name, IReadOnlyList<string> hostPaths, string destination, bool recurse = false, bool force = false,

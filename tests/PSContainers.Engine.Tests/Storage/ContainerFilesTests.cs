@@ -357,4 +357,37 @@ public class ContainerFilesTests
             HostCommand.Run("umount", small);
         }
     }
+
+    [SkippableFact]
+    public void ACancellationInTheMiddleOfATreeKeepsTheFinishedItemsAndRemovesTheOneBeingWritten()
+    {
+        using var h = new ContainerHost();
+        using var dir = new TempDir();
+        string root = BusyboxRoot(dir.Path);
+        h.Manager.Create(new ContainerManager.Request { Name = "stop", FilePath = "/bin/sleep", ArgumentList = new[] { "600" }, RootPath = root });
+        // Six files of two chunks each into a folder that exists: each is written under a temporary name and renamed.
+        string src = Path.Combine(dir.Path, "tree");
+        Directory.CreateDirectory(src);
+        const int size = 2 << 20;
+        for (int i = 0; i < 6; i++)
+        {
+            File.WriteAllBytes(Path.Combine(src, $"f{i}"), Enumerable.Range(0, size).Select(b => (byte)(b + i)).ToArray());
+        }
+        string target = Path.Combine(root, "data", "tree");
+        Directory.CreateDirectory(target);
+
+        // As Ctrl+C does (the cmdlet's StopProcessing cancels the token): in the middle of the fourth file.
+        using var cancel = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() => h.Manager.CopyIn("stop", new[] { src }, "/data", recurse: true,
+            progress: p => { if (p.BytesDone >= 3L * size + (1 << 20)) cancel.Cancel(); }, cancel: cancel.Token));
+
+        string[] written = Directory.GetFileSystemEntries(target).Select(Path.GetFileName).Order().ToArray()!;
+        Assert.Equal(3, written.Length);
+        foreach (string name in written)
+        {
+            Assert.Equal(File.ReadAllBytes(Path.Combine(src, name)), File.ReadAllBytes(Path.Combine(target, name)));
+        }
+        NoTemporaries(root);
+        Assert.Empty(Directory.GetFiles(h.Manager.Depot.PathOf("stop"), "*copy-*"));
+    }
 }

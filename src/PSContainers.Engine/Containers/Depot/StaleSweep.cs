@@ -54,5 +54,10 @@ internal static class StaleSweep
             ContainerManager.TryQuietly(() => m.Depot.Discard(dir));
         }
         WritableLayer.Sweep(m);
+        foreach (string name in m.Depot.Names())
+        {
+            // Copies cut short: one listing of each entry (10-20 ms for 1000 containers, on every 64th creation).
+            ContainerManager.TryQuietly(() => CopyJournal.Sweep(m, name, StateReader.ReadSpec(m, name)));
+        }
     }
 }

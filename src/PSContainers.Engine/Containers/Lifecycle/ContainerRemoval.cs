@@ -64,6 +64,8 @@ internal static class ContainerRemoval
                 }
             }
             ProcessTracker.EndAll(m, name, TimeSpan.FromSeconds(3)); // no tracker writes into an entry being removed
+            // The temporaries of copies cut short (a killed session), while the root is still there.
+            ContainerManager.TryQuietly(() => CopyJournal.Sweep(m, name, c?.Spec));
             WritableLayer.RemoveFor(m, name, c?.Spec); // nothing runs in the root any more: unmount, detach, delete
             m.Depot.Delete(name);
             m.Log?.Invoke($"removed container '{name}'{(corrupt is null ? "" : " (its depot entry was damaged)")}");

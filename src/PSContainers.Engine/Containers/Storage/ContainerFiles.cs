@@ -20,12 +20,14 @@ internal static class ContainerFiles
     /// <summary>Host paths into the container at <paramref name="destination"/>; what was written, one per source.</summary>
     public static List<ContainerItem> CopyIn(ContainerManager m, string name, IReadOnlyList<string> hostPaths, string destination, Options o)
     {
-        using RootedPath root = OpenRoot(m, name, out string? uidMap, out string? gidMap);
+        using RootedPath root = OpenRoot(m, name, out string? uidMap, out string? gidMap, out ContainerSpec spec, out var init);
+        CopyJournal.Sweep(m, name, spec);
+        using CopyJournal journal = CopyJournal.Open(m, name, init);
         var (uid, gid, _) = o.User is null ? (0, 0, Array.Empty<int>()) : Users.Resolve(o.User, file => Users.ColonLines(ReadIn(root, "etc/" + file)), $"container '{name}':/etc");
         int hostUid = MapId(uidMap, uid, "uid", o.User ?? "0", name);
         int hostGid = MapId(gidMap, gid, "gid", o.User ?? "0", name);
         using RootedPath host = RootedPath.Host();
-        var copier = new TreeCopier(host, root, hostUid, hostGid, o.Recurse, o.Force, o.Progress, o.Log, o.Cancel);
+        var copier = new TreeCopier(host, root, hostUid, hostGid, o.Recurse, o.Force, o.Progress, o.Log, o.Cancel, p => journal.Record(inContainer: true, p));
         var written = new List<ContainerItem>();
         Run(copier, root, hostPaths, destination, hostUid, hostGid, o, (folder, itemName, display) =>
         {
@@ -42,9 +44,11 @@ internal static class ContainerFiles
     /// <summary>Container paths out to <paramref name="destination"/> on the host; the host paths written, one per source.</summary>
     public static List<string> CopyOut(ContainerManager m, string name, IReadOnlyList<string> containerPaths, string destination, Options o)
     {
-        using RootedPath root = OpenRoot(m, name, out _, out _);
+        using RootedPath root = OpenRoot(m, name, out _, out _, out ContainerSpec spec, out var init);
+        CopyJournal.Sweep(m, name, spec);
+        using CopyJournal journal = CopyJournal.Open(m, name, init);
         using RootedPath host = RootedPath.Host();
-        var copier = new TreeCopier(root, host, -1, -1, o.Recurse, o.Force, o.Progress, o.Log, o.Cancel);
+        var copier = new TreeCopier(root, host, -1, -1, o.Recurse, o.Force, o.Progress, o.Log, o.Cancel, p => journal.Record(inContainer: false, p));
         var written = new List<string>();
         Run(copier, host, containerPaths, destination, -1, -1, o, (_, _, display) => written.Add(display));
         return written;
@@ -78,10 +82,7 @@ internal static class ContainerFiles
             {
                 return;
             }
-            if (o.Progress is not null)
-            {
-                copier.Count(sources);
-            }
+            copier.CountLater(sources);
             string[] names = RootedPath.Names(destination);
             int folder = to.OpenFolder(names, names.Length);
             bool intoFolder = folder >= 0 || paths.Count > 1;
@@ -133,9 +134,10 @@ internal static class ContainerFiles
     /// The container's root as a descriptor, and its uid and gid maps (null: ids are the host's). Running or Paused:
     /// /proc/&lt;init&gt;/root; else the root folder; a stopped container without one has nothing to copy to or from.
     /// </summary>
-    private static RootedPath OpenRoot(ContainerManager m, string name, out string? uidMap, out string? gidMap)
+    private static RootedPath OpenRoot(ContainerManager m, string name, out string? uidMap, out string? gidMap, out ContainerSpec spec, out (int, ulong)? init)
     {
-        ContainerSpec spec = StateReader.ReadSpec(m, name);
+        spec = StateReader.ReadSpec(m, name);
+        init = null;
         Container c = StateReader.Describe(m, name, spec, out ContainerRuntimeState? state, out _);
         string describe = $"container '{name}'";
         if (c.State is ContainerState.Running or ContainerState.Paused && state is not null)
@@ -146,6 +148,7 @@ internal static class ContainerFiles
             // Alive after the open with the same start time: the descriptor is this init's root, not a reused pid's.
             if (PidHandle.IsAlive(state.InitPid, state.InitStartTicks) && uidMap is not null && gidMap is not null)
             {
+                init = (state.InitPid, state.InitStartTicks);
                 return root;
             }
             root.Dispose(); // it ended meanwhile: as a stopped container

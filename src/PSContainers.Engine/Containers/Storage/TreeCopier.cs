@@ -34,11 +34,13 @@ internal sealed class TreeCopier
     private readonly Action<CopyProgress>? _progress;
     private readonly Action<string>? _log;
     private readonly CancellationToken _cancel;
+    private readonly Action<string>? _temporary;
     private long _bytesDone, _bytesTotal, _filesDone, _filesTotal;
 
-    public TreeCopier(RootedPath from, RootedPath to, int uid, int gid, bool recurse, bool force, Action<CopyProgress>? progress, Action<string>? log, CancellationToken cancel)
+    public TreeCopier(RootedPath from, RootedPath to, int uid, int gid, bool recurse, bool force, Action<CopyProgress>? progress, Action<string>? log, CancellationToken cancel,
+        Action<string>? temporary = null)
     {
-        (_from, _to, _uid, _gid, _recurse, _force, _progress, _log, _cancel) = (from, to, uid, gid, recurse, force, progress, log, cancel);
+        (_from, _to, _uid, _gid, _recurse, _force, _progress, _log, _cancel, _temporary) = (from, to, uid, gid, recurse, force, progress, log, cancel, temporary);
     }
 
     /// <summary>A source: the folder it is in (fd), its name, its lstat, and how to show it.</summary>
@@ -76,14 +78,24 @@ internal sealed class TreeCopier
         return new Source(folder, names[^1], st, path);
     }
 
-    /// <summary>Counts the files and bytes under the sources (a walk of lstat calls), for the progress's totals.</summary>
-    public void Count(IEnumerable<Source> sources)
+    /// <summary>
+    /// The sources whose files and bytes make the progress's totals. They are counted (a walk of lstat calls) only once
+    /// the copy has run for <see cref="CountAfterMs"/> (until then the totals are what is done so far): a copy done
+    /// sooner pays for no second walk of its tree, which had cost a third of a copy of 10,000 small files, and the
+    /// cmdlet shows no progress before that anyway.
+    /// </summary>
+    public void CountLater(IReadOnlyList<Source> sources)
     {
-        foreach (Source s in sources)
-        {
-            Count(s.Folder, s.Name, s.Stat);
-        }
+        _toCount = sources;
+        _started = Environment.TickCount64;
     }
+
+    /// <summary>How long a copy runs before its totals are counted and progress is reported.</summary>
+    internal const long CountAfterMs = 1000;
+
+    private IReadOnlyList<Source>? _toCount;
+    private long _started;
+    private bool _counted;
 
     private void Count(int folder, string name, in stat st)
     {
@@ -127,7 +139,10 @@ internal sealed class TreeCopier
     private void Item(int folder, string name, in stat st, int target, string targetName, string display, bool inTemporary)
     {
         _cancel.ThrowIfCancellationRequested();
-        int exists = Files.Lstat(target, targetName, out stat there);
+        // In a folder this copy made (under its temporary name, 0700) nothing is there to find: a name taken meanwhile
+        // fails the mkdirat, symlinkat or O_EXCL open below with EEXIST.
+        stat there = default;
+        int exists = inTemporary ? Errno.ENOENT : Files.Lstat(target, targetName, out there);
         if (exists == 0)
         {
             bool bothFolders = S_ISDIR(st.st_mode) && S_ISDIR(there.st_mode);
@@ -159,6 +174,11 @@ internal sealed class TreeCopier
         if (writeName.Length > 255)
         {
             writeName = $".psc-copy-{Environment.ProcessId}-{Interlocked.Increment(ref _serial)}";
+        }
+        if (!inTemporary)
+        {
+            // Recorded before it exists (a journal), so a session killed from here on leaves it findable.
+            _temporary?.Invoke(display[..(display.LastIndexOf('/') + 1)] + writeName);
         }
         try
         {
@@ -283,7 +303,9 @@ internal sealed class TreeCopier
             {
                 throw PscException.FromErrno("CopyCreate", -output, display);
             }
-            while (true)
+            // Up to the size it had when opened, then to the end it reports (a size of 0 may hide contents: /proc).
+            long sent = 0;
+            while (opened.st_size == 0 || sent < opened.st_size)
             {
                 _cancel.ThrowIfCancellationRequested();
                 long n = Files.SendFile(output, input, Chunk);
@@ -299,6 +321,7 @@ internal sealed class TreeCopier
                 {
                     throw PscException.FromErrno("CopyWrite", (int)-n, $"{display} in {_to.Describe}");
                 }
+                sent += n;
                 _bytesDone += n;
                 Report(display);
             }
@@ -320,7 +343,19 @@ internal sealed class TreeCopier
 
     private void Report(string current)
     {
-        if (_progress is not null && _bytesDone + _filesDone != _reported)
+        if (_progress is null || _toCount is null)
+        {
+            return;
+        }
+        if (!_counted && Environment.TickCount64 - _started >= CountAfterMs)
+        {
+            _counted = true;
+            foreach (Source s in _toCount)
+            {
+                Count(s.Folder, s.Name, s.Stat);
+            }
+        }
+        if (_bytesDone + _filesDone != _reported)
         {
             _reported = _bytesDone + _filesDone;
             _progress(new CopyProgress(_bytesDone, Math.Max(_bytesTotal, _bytesDone), _filesDone, Math.Max(_filesTotal, _filesDone), current));
