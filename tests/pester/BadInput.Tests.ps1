@@ -280,6 +280,21 @@ BeforeDiscovery {
     Case Get-ContainerImage Name 'an image nobody made' ImageNotFound ObjectNotFound "'nothere'" { Get-ContainerImage -Name nothere }
     Case Get-ContainerImage Name 'empty' ParameterArgumentValidationError InvalidData 'Name' { Get-ContainerImage -Name '' }
     Case Remove-ContainerImage Name 'an image nobody made' ImageNotFound ObjectNotFound "'nothere'" { Remove-ContainerImage -Name nothere }
+    Case New-Container Image 'an image nobody made' ImageNotFound ObjectNotFound "'nothere'" { New-Container -Name fresh -Image nothere }
+    Case New-Container DiskLimit 'below 1 MiB' DiskLimitTooSmall InvalidArgument '1000' { New-Container -Name fresh -Image nothere -DiskLimit 1000 }
+    Case New-Container InodeLimit '0' InvalidInodeLimit InvalidArgument '-InodeLimit 0' { New-Container -Name fresh -Image nothere -DiskLimit 4MB -InodeLimit 0 }
+
+    # Copies ('running' has no root: it sees the host's files through its own mount namespace; nothing is written).
+    Case Copy-ContainerItem Path 'a host path that does not exist' CopySourceNotFound ObjectNotFound '/nothere' { Copy-ContainerItem -Path /nothere -Destination /tmp -ToContainer running }
+    Case Copy-ContainerItem Path 'a container path that does not exist' CopySourceNotFound ObjectNotFound '/nothere' { Copy-ContainerItem -Path /nothere -Destination $Depot -FromContainer running }
+    Case Copy-ContainerItem Path 'a folder without -Recurse' CopyFolderNeedsRecurse InvalidArgument "'/etc'" { Copy-ContainerItem -Path /etc -Destination $Depot -FromContainer running }
+    Case Copy-ContainerItem Destination 'a name ending in ..' CopyDestinationInvalid InvalidArgument "'/psc-nothere/..'" { Copy-ContainerItem -Path /etc/hostname -Destination /psc-nothere/.. -ToContainer running }
+    Case Copy-ContainerItem ToContainer 'a container nobody made' ContainerNotFound ObjectNotFound 'nothere' { Copy-ContainerItem -Path /etc/hostname -Destination /tmp -ToContainer nothere }
+    Case Copy-ContainerItem FromContainer 'a stopped container without a root' ContainerNotRunning InvalidOperation 'exited' { Copy-ContainerItem -Path /etc/hostname -Destination $Depot -FromContainer exited }
+    Case Copy-ContainerItem Recurse 'a container nobody made' ContainerNotFound ObjectNotFound 'nothere' { Copy-ContainerItem -Path /etc -Destination /tmp -ToContainer nothere -Recurse }
+    Case Copy-ContainerItem Force 'a container nobody made' ContainerNotFound ObjectNotFound 'nothere' { Copy-ContainerItem -Path /etc/hostname -Destination /tmp -ToContainer nothere -Force }
+    Case Copy-ContainerItem User 'a user the container does not have' UserNotFound ObjectNotFound "'psc-nobody'" { Copy-ContainerItem -Path /etc/hostname -Destination /tmp/psc-bad-user -ToContainer running -User psc-nobody }
+    Case Copy-ContainerItem PassThru 'a container nobody made' ContainerNotFound ObjectNotFound 'nothere' { Copy-ContainerItem -Path /etc/hostname -Destination /tmp -ToContainer nothere -PassThru }
 }
 
 
