@@ -1,5 +1,5 @@
-# Image containers end to end through the built module in real pwsh: a copy-on-write root over an image made by
-# hand in the store ($env:PSCONTAINERS_STORE/images/<name>: rootfs plus image.json), a disk limit that fails writes
+# Image containers end to end through the built module in real pwsh: a copy-on-write root over an image imported
+# from a busybox folder into the test's store ($env:PSCONTAINERS_STORE), a disk limit that fails writes (and copies)
 # inside with ENOSPC, the layer's usage in Get-ContainerStats, bad input that changes nothing, and a removal that
 # leaves no mount, loop device or folder.
 
@@ -13,15 +13,14 @@ BeforeAll {
     elseif (-not [System.IO.File]::Exists('/dev/loop-control')) { 'needs loop devices' }
 
     function New-TestImage([string]$Name) {
-        # Made by hand in the store's layout until images are imported; image.json is written last.
-        $image = "$Store/images/$Name"; $rootfs = "$image/rootfs"
-        foreach ($d in 'bin', 'etc', 'proc', 'dev', 'tmp') { $null = [System.IO.Directory]::CreateDirectory("$rootfs/$d") }
+        # A busybox root folder, imported as it is (psc-init gives the container its /dev, /proc, /sys and /tmp).
+        $rootfs = "$Depot-rootfs-$Name"
+        foreach ($d in 'bin', 'etc') { $null = [System.IO.Directory]::CreateDirectory("$rootfs/$d") }
         [System.IO.File]::Copy('/usr/bin/busybox', "$rootfs/bin/busybox", $true)
-        foreach ($t in 'sh', 'cat', 'echo', 'dd', 'rm', 'touch', 'test') { $null = [System.IO.File]::CreateSymbolicLink("$rootfs/bin/$t", 'busybox') }
-        & mknod -m 666 "$rootfs/dev/null" c 1 3; & mknod -m 666 "$rootfs/dev/zero" c 1 5
+        foreach ($t in 'sh', 'cat', 'echo', 'dd', 'rm', 'touch', 'test', 'ls') { $null = [System.IO.File]::CreateSymbolicLink("$rootfs/bin/$t", 'busybox') }
         [System.IO.File]::WriteAllText("$rootfs/etc/passwd", "root:x:0:0:root:/root:/bin/sh`n")
         [System.IO.File]::WriteAllText("$rootfs/etc/motd", "from the image`n")
-        [System.IO.File]::WriteAllText("$image/image.json", (@{ Name = $Name; Size = 1; Created = [DateTime]::UtcNow; Source = '/usr/bin/busybox'; Layers = 1 } | ConvertTo-Json))
+        try { Import-ContainerImage -Path $rootfs -Name $Name | Out-Null } finally { [System.IO.Directory]::Delete($rootfs, $true) }
     }
 
     function Get-LoopDevicesUnder([string]$Dir) {
@@ -81,6 +80,22 @@ Describe 'New-Container -Image' {
         @(Get-MountsUnder "$Store/layers/full").Count | Should -Be 0
         @(Get-LoopDevicesUnder "$Store/layers/full").Count | Should -Be 0
         [System.IO.Directory]::Exists("$Store/layers/full") | Should -BeFalse
+    }
+
+    It 'refuses a copy bigger than the disk limit with the error from inside, and leaves nothing of it' {
+        if ($Why) { Set-ItResult -Skipped -Because $Why; return }
+        New-Container -Name small -Image busy -DiskLimit 4MB | Out-Null
+        $big = "$Depot-big"
+        [System.IO.File]::WriteAllBytes($big, [byte[]]::new(8MB))
+        try {
+            { Copy-ContainerItem -Path $big -Destination /data/big -ToContainer small -ErrorAction Stop } |
+                Should -Throw -ErrorId 'CopyWrite,ENOSPC,PSContainers.Commands.CopyContainerItemCommand'
+        } finally { [System.IO.File]::Delete($big) }
+        # Nothing half-written is visible: no /data/big, no temporary; the layer is as good as empty again.
+        $left = [System.IO.Directory]::GetFileSystemEntries("$Store/layers/small/merged", '*', [System.IO.SearchOption]::AllDirectories) |
+            Where-Object { $_ -like '*big*' -or $_ -like '*.psc-copy-*' }
+        $left | Should -BeNullOrEmpty
+        (Get-ContainerStats -Name small).DiskUsage | Should -BeLessThan 64KB
     }
 
     It 'limits inodes with -InodeLimit and reports the real limit' {
