@@ -9,8 +9,8 @@
 #     `tar -c | nsenter -t <init> -m tar -x` (raw tar into the container's mount namespace; busybox's tar inside) and
 #     `podman cp` (into and out of a podman container of the same image).
 # The root filesystem is busybox-static's /usr/bin/busybox. Peers that are missing are left out with a note.
-# Everything it makes (a depot and an image store under /tmp, the podman image and container, the runc bundle) is
-# removed at the end, also on failure.
+# Everything it makes (a depot and an image store under /tmp, a cgroup root named psc-fbench-<pid>, the podman image
+# and container, the runc bundle) is removed at the end, also on failure.
 param([int]$Rounds = 20, [switch]$Smoke)
 $ErrorActionPreference = 'Stop'
 if ($Smoke) { $Rounds = 2 }
@@ -20,6 +20,7 @@ $tag = "psc-fbench-$PID"
 $work = Join-Path ([System.IO.Path]::GetTempPath()) $tag
 $env:PSCONTAINERS_DEPOT = "$work/depot"
 $env:PSCONTAINERS_STORE = "$work/store"
+$env:PSCONTAINERS_CGROUP_ROOT = $tag              # a cgroup root of its own, removed at the end
 $env:CONTAINERS_CONF = "$work/containers.conf"   # podman's default ulimits cannot be raised on these machines
 $have = @{ podman = [bool](Get-Command podman -ErrorAction Ignore); runc = [bool](Get-Command runc -ErrorAction Ignore); jq = [bool](Get-Command jq -ErrorAction Ignore) }
 $rows = [System.Collections.Generic.List[object]]::new()
@@ -117,6 +118,7 @@ try {
     if ($have.runc) { & runc delete -f "$tag-runc" 2>$null | Out-Null }
     Get-Container | Remove-Container -Force -Confirm:$false -ErrorAction Continue
     Get-ContainerImage | Remove-ContainerImage -Confirm:$false -ErrorAction Continue
+    Remove-CGroup -Path "/$tag" -Recurse -Force -Confirm:$false -ErrorAction Continue
     Remove-Item -Recurse -Force -LiteralPath $work -ErrorAction Continue
 }
 $rows | Format-Table -AutoSize | Out-String -Width 200

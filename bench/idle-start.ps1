@@ -5,13 +5,14 @@
 #   sudo dotnet pwsh -NoProfile -File bench/idle-start.ps1 [-Init <psc-init>] [-Rounds 25]
 #
 # -Init runs another psc-init ($PSCONTAINERS_INIT), to compare two builds on the same machine. Everything it makes
-# lives in a depot of its own under /tmp and is removed at the end, also on failure.
+# lives in a depot of its own under /tmp and a cgroup root of its own, both removed at the end, also on failure.
 param([string]$Init, [int]$Rounds = 25)
 $ErrorActionPreference = 'Stop'
 if ($Init) { $env:PSCONTAINERS_INIT = (Resolve-Path $Init).Path }
 $module = Get-ChildItem -Path (Join-Path $PSScriptRoot '../out/PSContainers') -Filter PSContainers.psd1 -Recurse | Select-Object -First 1
 Import-Module $module.FullName
 $env:PSCONTAINERS_DEPOT = Join-Path ([System.IO.Path]::GetTempPath()) "psc-idle-$PID"
+$env:PSCONTAINERS_CGROUP_ROOT = "psc-idle-$PID"   # a cgroup root of its own, removed at the end
 function P([double[]]$ms, [double]$q) { $s = $ms | Sort-Object; $s[[Math]::Min($s.Count - 1, [int]($s.Count * $q))] }
 $start = [System.Collections.Generic.List[double]]::new()
 $invoke = [System.Collections.Generic.List[double]]::new()
@@ -33,6 +34,7 @@ try {
 } finally {
     Get-Container | Remove-Container -Force -Confirm:$false
     Remove-Item -Recurse -Force -LiteralPath $env:PSCONTAINERS_DEPOT -ErrorAction SilentlyContinue
+    Remove-CGroup -Path "/psc-idle-$PID" -Recurse -Force -Confirm:$false -ErrorAction SilentlyContinue
 }
 $init = if ($Init) { $Init } else { 'the build' }
 foreach ($row in @(('Start-Container', $start), ('Invoke-ContainerCommand', $invoke), ('Start-ContainerProcess', $tracked))) {
