@@ -4,7 +4,8 @@
 #
 # Rows (medians of -Rounds; ratios are ours / the peer's, below 1 is faster):
 #   create+start+wait+remove of /bin/true in an image container (copy-on-write root), with and without a disk limit,
-#     next to `podman run --rm` of the same rootfs (`podman import`, no registry) and `runc run` of a bundle of it;
+#     next to `podman run --rm` of the same rootfs (`podman import`, no registry) and `runc run` of a bundle of it
+#     (runc runs in the bundle's folder as it is: the fair row for it is a -RootPath container of the same folder);
 #   copy-in and copy-out of one 100 MiB file and of 10,000 small files with a running image container, next to
 #     `tar -c | nsenter -t <init> -m tar -x` (raw tar into the container's mount namespace; busybox's tar inside) and
 #     `podman cp` (into and out of a podman container of the same image).
@@ -53,6 +54,7 @@ try {
     # ------------------------------------------------------------ create -> start -> exit -> remove
     $n = 0
     $ours = Time { New-Container -Name "r$n" -Image bench /bin/true | Start-Container -Wait | Out-Null; Remove-Container -Name "r$n" -Force -Confirm:$false } -before { $script:n++ }
+    $oursRoot = Time { New-Container -Name "p$n" -RootPath $rootfs /bin/true | Start-Container -Wait | Out-Null; Remove-Container -Name "p$n" -Force -Confirm:$false } -before { $script:n++ }
     $oursDisk = Time { New-Container -Name "d$n" -Image bench -DiskLimit 64MB /bin/true | Start-Container -Wait | Out-Null; Remove-Container -Name "d$n" -Force -Confirm:$false } -before { $script:n++ }
     if ($have.podman) {
         Native podman @('import', '-q', "$work/rootfs.tar", "localhost/$tag-img")
@@ -70,6 +72,7 @@ try {
         $spec | ConvertTo-Json -Depth 20 | Set-Content "$bundle/config.json"
         $runc = Time { Native runc @('run', '-b', $bundle, "$tag-runc") }
         Row 'image container: create, start, exit, remove' $ours 'runc run (a bundle)' $runc
+        Row 'the same with -RootPath (no copy-on-write, as runc)' $oursRoot 'runc run (a bundle)' $runc
     }
 
     # ------------------------------------------------------------ copies
