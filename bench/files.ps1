@@ -25,6 +25,8 @@ $env:PSCONTAINERS_CGROUP_ROOT = $tag              # a cgroup root of its own, re
 $env:CONTAINERS_CONF = "$work/containers.conf"   # podman's default ulimits cannot be raised on these machines
 $have = @{ podman = [bool](Get-Command podman -ErrorAction Ignore); runc = [bool](Get-Command runc -ErrorAction Ignore); jq = [bool](Get-Command jq -ErrorAction Ignore) }
 $rows = [System.Collections.Generic.List[object]]::new()
+# podman (cgroupfs manager) leaves libpod_parent/ and its conmon/ cgroups behind: removed at the end when this run made them
+$libpodBefore = @(Get-ChildItem /sys/fs/cgroup -Directory -ErrorAction Ignore | ForEach-Object { Get-Item "$($_.FullName)/libpod_parent" -ErrorAction Ignore }).Count
 
 function Median([double[]]$ms) { $s = $ms | Sort-Object; $s[[int][Math]::Floor(($s.Count - 1) / 2)] }
 function Time([scriptblock]$run, [scriptblock]$before = {}, [scriptblock]$after = {}) {
@@ -119,6 +121,16 @@ try {
         & podman rmi -f "localhost/$tag-img" 2>$null | Out-Null
     }
     if ($have.runc) { & runc delete -f "$tag-runc" 2>$null | Out-Null }
+    if ($libpodBefore -eq 0) {
+        foreach ($top in Get-ChildItem /sys/fs/cgroup -Directory -ErrorAction Ignore) {
+            $lp = "$($top.FullName)/libpod_parent"
+            if ([System.IO.Directory]::Exists($lp)) {
+                # deepest first; rmdir of an empty cgroup is all the kernel needs
+                [System.IO.Directory]::GetDirectories($lp, '*', [System.IO.SearchOption]::AllDirectories) + $lp |
+                    Sort-Object Length -Descending | ForEach-Object { & rmdir $_ 2>$null }
+            }
+        }
+    }
     Get-Container | Remove-Container -Force -Confirm:$false -ErrorAction Continue
     Get-ContainerImage | Remove-ContainerImage -Confirm:$false -ErrorAction Continue
     Remove-CGroup -Path "/$tag" -Recurse -Force -Confirm:$false -ErrorAction Continue
