@@ -90,33 +90,46 @@ Describe 'Copy-ContainerItem' {
 }
 
 Describe 'Copy-ContainerItem cut short by a killed session' {
+    BeforeAll {
+        # 10,000 empty files (made on /dev/shm, a tmpfs: fast to make): long enough a copy to be killed in the middle of.
+        $script:BigTree = "/dev/shm/psc-copy-kill-" + [guid]::NewGuid().ToString('N').Substring(0, 8)
+        sh -c "mkdir -p $script:BigTree && cd $script:BigTree && for d in 0 1 2 3 4 5 6 7 8 9; do mkdir d`$d && (cd d`$d && seq 1 1000 | xargs touch); done"
+
+        function New-KillRoot([string]$Path) {
+            # A busybox root with sleep, for a container to copy into.
+            foreach ($d in 'bin', 'etc', 'proc', 'tmp') { [System.IO.Directory]::CreateDirectory("$Path/$d") | Out-Null }
+            [System.IO.File]::Copy('/usr/bin/busybox', "$Path/bin/busybox", $true)
+            $null = [System.IO.File]::CreateSymbolicLink("$Path/bin/sleep", 'busybox')
+        }
+
+        function Stop-CopyMidway([string]$Root, [string]$Container) {
+            # Copies the big tree into the container in a child pwsh and SIGKILLs it once a temporary shows in the root.
+            $child = Start-Process -FilePath $script:Shell -PassThru -ArgumentList '-NoProfile', '-NonInteractive', '-Command',
+                "Import-Module '$script:ModuleManifest'; Copy-ContainerItem -Path '$script:BigTree' -Destination /big -ToContainer $Container -Recurse"
+            try {
+                $deadline = [DateTime]::UtcNow.AddSeconds(60)
+                while (-not (Get-ChildItem -Force $Root -Filter '.psc-copy-*') -and -not $child.HasExited -and [DateTime]::UtcNow -lt $deadline) {
+                    Start-Sleep -Milliseconds 5
+                }
+                $child.HasExited | Should -BeFalse -Because 'the copy is killed before it ends'
+                kill -KILL $child.Id
+                $child.WaitForExit()
+            }
+            finally {
+                if (-not $child.HasExited) { $child.Kill() }
+            }
+        }
+    }
+
     AfterAll {
         if ($script:BigTree) { [System.IO.Directory]::Delete($script:BigTree, $true) }
     }
 
     It 'leaves temporaries that the next copy into the container removes, with their journal' {
         $r = "$script:Work/killroot"
-        foreach ($d in 'bin', 'etc', 'proc', 'tmp') { [System.IO.Directory]::CreateDirectory("$r/$d") | Out-Null }
-        [System.IO.File]::Copy('/usr/bin/busybox', "$r/bin/busybox", $true)
-        $null = [System.IO.File]::CreateSymbolicLink("$r/bin/sleep", 'busybox')
+        New-KillRoot $r
         New-Container -Name killbox /bin/sleep -ArgumentList 300 -RootPath $r | Start-Container
-        # 10,000 empty files (made on /dev/shm, a tmpfs: fast to make): long enough a copy to be killed in the middle of.
-        $big = $script:BigTree = "/dev/shm/psc-copy-kill-" + [guid]::NewGuid().ToString('N').Substring(0, 8)
-        sh -c "mkdir -p $big && cd $big && for d in 0 1 2 3 4 5 6 7 8 9; do mkdir d`$d && (cd d`$d && seq 1 1000 | xargs touch); done"
-        $child = Start-Process -FilePath $script:Shell -PassThru -ArgumentList '-NoProfile', '-NonInteractive', '-Command',
-            "Import-Module '$script:ModuleManifest'; Copy-ContainerItem -Path '$big' -Destination /big -ToContainer killbox -Recurse"
-        try {
-            $deadline = [DateTime]::UtcNow.AddSeconds(60)
-            while (-not (Get-ChildItem -Force $r -Filter '.psc-copy-*') -and -not $child.HasExited -and [DateTime]::UtcNow -lt $deadline) {
-                Start-Sleep -Milliseconds 5
-            }
-            $child.HasExited | Should -BeFalse -Because 'the copy is killed before it ends'
-            kill -KILL $child.Id
-            $child.WaitForExit()
-        }
-        finally {
-            if (-not $child.HasExited) { $child.Kill() }
-        }
+        Stop-CopyMidway $r killbox
         $entry = [System.IO.Path]::Combine($env:PSCONTAINERS_DEPOT, 'killbox')
         @(Get-ChildItem -Force $r -Filter '.psc-copy-*').Count | Should -Be 1
         @(Get-ChildItem -Force $entry -Filter 'copy-*.journal').Count | Should -Be 1
@@ -132,27 +145,12 @@ Describe 'Copy-ContainerItem cut short by a killed session' {
 
     It 'leaves temporaries that Remove-Container removes' {
         $r = "$script:Work/killroot2"
-        foreach ($d in 'bin', 'etc', 'proc', 'tmp') { [System.IO.Directory]::CreateDirectory("$r/$d") | Out-Null }
-        [System.IO.File]::Copy('/usr/bin/busybox', "$r/bin/busybox", $true)
-        $null = [System.IO.File]::CreateSymbolicLink("$r/bin/sleep", 'busybox')
+        New-KillRoot $r
         New-Container -Name killbox2 /bin/sleep -ArgumentList 300 -RootPath $r | Out-Null # created, never started: its root folder
-        $big = $script:BigTree
-        $child = Start-Process -FilePath $script:Shell -PassThru -ArgumentList '-NoProfile', '-NonInteractive', '-Command',
-            "Import-Module '$script:ModuleManifest'; Copy-ContainerItem -Path '$big' -Destination /big -ToContainer killbox2 -Recurse"
-        try {
-            $deadline = [DateTime]::UtcNow.AddSeconds(60)
-            while (-not (Get-ChildItem -Force $r -Filter '.psc-copy-*') -and -not $child.HasExited -and [DateTime]::UtcNow -lt $deadline) {
-                Start-Sleep -Milliseconds 5
-            }
-            $child.HasExited | Should -BeFalse -Because 'the copy is killed before it ends'
-            kill -KILL $child.Id
-            $child.WaitForExit()
-        }
-        finally {
-            if (-not $child.HasExited) { $child.Kill() }
-        }
+        Stop-CopyMidway $r killbox2
         @(Get-ChildItem -Force $r -Filter '.psc-copy-*').Count | Should -Be 1
         Remove-Container killbox2 -Confirm:$false
         @(Get-ChildItem -Recurse -Force $r -Filter '.psc-copy-*').Count | Should -Be 0
     }
 }
+
