@@ -100,6 +100,7 @@ static bool keep_record(const char *k, const char *val)
     else if (!strcmp(k, "cwd")) cfg.cwd = val;
     else if (!strcmp(k, "root")) cfg.root = val;
     else if (!strcmp(k, "etc")) cfg.etc = val;
+    else if (!strcmp(k, "netns")) cfg.netns = val;
     else if (!strcmp(k, "uid_map")) cfg.uid_map = val;
     else if (!strcmp(k, "gid_map")) cfg.gid_map = val;
     else if (!strcmp(k, "oom")) cfg.oom = val;
@@ -179,6 +180,7 @@ static const char *parse_record(char *rec)
     else if (!strcmp(k, "target_start")) ok = parse_target_start(val);
     else if (!strcmp(k, "no_new_privs")) ok = parse_nnp(val);
     else if (!strcmp(k, "sandbox")) ok = !strcmp(val, "1") && (cfg.sandbox = true);
+    else if (!strcmp(k, "loopback")) ok = !strcmp(val, "0") && (cfg.no_loopback = true);
     else if (!strcmp(k, "stdin")) ok = !strcmp(val, "1") && (cfg.stdin_records = true);
     else if (!strcmp(k, "tty")) ok = parse_tty(val);
     else if (!strcmp(k, "attach_wait")) ok = !strcmp(val, "1") && (cfg.attach_wait = true);
@@ -218,8 +220,8 @@ static const char *check_config(void)
 {
     if (exec_mode) {
         /* These belong to the container, made once by its init. */
-        const char *const keys[] = { "depot", "ns", "hostname", "root", "etc", "uid_map", "gid_map", "oom", "sandbox" };
-        const bool set[] = { cfg.depot, cfg.ns, cfg.hostname, cfg.root, cfg.etc, cfg.uid_map, cfg.gid_map, cfg.oom, cfg.sandbox };
+        const char *const keys[] = { "depot", "ns", "hostname", "root", "etc", "uid_map", "gid_map", "oom", "sandbox", "netns", "loopback" };
+        const bool set[] = { cfg.depot, cfg.ns, cfg.hostname, cfg.root, cfg.etc, cfg.uid_map, cfg.gid_map, cfg.oom, cfg.sandbox, cfg.netns, cfg.no_loopback };
         for (size_t i = 0; i < COUNT(keys); i++)
             if (set[i])
                 return keys[i];
@@ -241,6 +243,8 @@ static const char *check_config(void)
     if (cfg.hostname && !(cfg.ns & CLONE_NEWUTS)) return "hostname";
     if (cfg.root && !(cfg.ns & CLONE_NEWNS)) return "root";
     if (cfg.etc && (!cfg.root || cfg.etc[0] != '/')) return "etc";     /* bound inside a root, from the host */
+    if (cfg.netns && (cfg.ns & CLONE_NEWNET || cfg.netns[0] != '/')) return "netns";  /* one network namespace */
+    if (cfg.no_loopback && !(cfg.ns & CLONE_NEWNET)) return "loopback";                 /* never the host's lo */
     return NULL;
 }
 

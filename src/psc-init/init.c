@@ -184,7 +184,7 @@ static void enter_container(bool pidns)
     }
     if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0)
         fail("sethostname", "%s", cfg.hostname);
-    if (cfg.ns & CLONE_NEWNET)
+    if ((cfg.ns & CLONE_NEWNET) && !cfg.no_loopback)
         loopback_up();
 }
 

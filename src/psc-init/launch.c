@@ -106,6 +106,38 @@ static unsigned long long start_ticks(pid_t p)
     return read_proc_stat(-1, p, &st) ? st.start : 0;
 }
 
+/* A bridged container's network namespace was made at create (netns=): A joins it just for the clone, so C
+ * is born in it whatever user namespace C gets (C, in a new user namespace, could not join it), then A goes
+ * home.  Returns A's own namespace, -1 without netns=, -2 (errno set) when it cannot be joined. */
+static int enter_netns(void)
+{
+    if (!cfg.netns)
+        return -1;
+    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    int ns = open(cfg.netns, O_RDONLY | O_CLOEXEC);
+    if (home < 0 || ns < 0 || setns(ns, CLONE_NEWNET) < 0) {
+        int err = errno;
+        if (home >= 0)
+            close(home);
+        if (ns >= 0)
+            close(ns);
+        errno = err;
+        return -2;
+    }
+    close(ns);
+    return home;
+}
+
+/* A serves the next start from its own namespace, or not at all. */
+static void leave_netns(int home)
+{
+    if (home < 0)
+        return;
+    if (setns(home, CLONE_NEWNET) < 0)
+        _exit(125);
+    close(home);
+}
+
 /* C, straight into its namespaces and, where it can be, its v2 cgroup: one clone instead of fork + unshare +
  * fork, and no migration (cgroups.c).  C gets `sv[1]`, A keeps `sv[0]`, with SO_PASSCRED (README.md: how A
  * learns D's host pid). */
@@ -116,11 +148,21 @@ static pid_t clone_init(void)
         setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
         die("error socketpair %d -", errno);
     sock = sv[1];
+    int home = enter_netns();
+    if (home == -2) {
+        int err = errno;
+        close(sv[0]);
+        close(sv[1]);
+        sock = -1;
+        die("error netns %d %s", err, cfg.netns);
+    }
     pid_t c = cgroups_clone((unsigned long)(cfg.ns & ~CLONE_NEWCGROUP));
     if (c == 0)
         _exit(c_entry(NULL));
+    int err = errno;
+    leave_netns(home);
     if (c < 0)
-        die("error clone %d namespaces", errno);
+        die("error clone %d namespaces", err);
     sock = sv[0];
     close(sv[1]);
     victim(c);

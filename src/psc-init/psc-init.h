@@ -41,6 +41,8 @@
 struct config {
     const char *depot, *hostname, *cwd, *root, *uid_map, *gid_map, *oom;
     const char *etc;                  /* start mode, with root: the depot folder with hosts, hostname, resolv.conf */
+    const char *netns;                /* start mode: a network namespace file made at create; C is cloned in it */
+    bool no_loopback;                 /* start mode, with ns=net: leave lo down (New-Container -Network None) */
     const char *proc;                 /* exec mode: the process's record directory (detached: tracked) */
     unsigned long long log_max;       /* output.log's size before it rotates; in start mode: log the main
                                        * program's output (else it goes to /dev/null) */

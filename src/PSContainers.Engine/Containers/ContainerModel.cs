@@ -54,6 +54,9 @@ public sealed record ContainerSpec
 
     public ContainerIsolation Isolation { get; init; } = ContainerIsolation.Default;
 
+    /// <summary>-Network: Host, None, Private or Bridge (its address, ports and rules are in the entry's network.json).</summary>
+    public ContainerNetwork Network { get; init; } = ContainerNetwork.Host;
+
     public string? Hostname { get; init; }
 
     public string WorkingDirectory { get; init; } = "/";
@@ -110,6 +113,10 @@ public sealed record ContainerSpec
     public override string ToString()
     {
         var parts = new List<string> { CommandLine(FilePath, ArgumentList), $"isolation {Isolation}" };
+        if (Network != ContainerNetwork.Host)
+        {
+            parts.Add($"network {Network}");
+        }
         if (User is not null)
         {
             parts.Add($"user {User} ({Uid}:{Gid})");
@@ -234,6 +241,27 @@ public sealed class Container
     public string[] ArgumentList { get; internal set; } = Array.Empty<string>();
 
     public ContainerIsolation Isolation { get; internal set; }
+
+    /// <summary>Host, None, Private or Bridge.</summary>
+    public ContainerNetwork Network { get; internal set; }
+
+    /// <summary>The container's address on the bridge (-Network Bridge), else null.</summary>
+    public string? IPAddress { get; internal set; }
+
+    /// <summary>The bridge's address, the container's default route (-Network Bridge), else null.</summary>
+    public string? Gateway { get; internal set; }
+
+    /// <summary>Published ports: host port, container port, protocol.</summary>
+    public PortMapping[] MappedPorts { get; internal set; } = Array.Empty<PortMapping>();
+
+    /// <summary>Egress rules, newest (first matched) first.</summary>
+    public ContainerNetRule[] NetworkRules { get; internal set; } = Array.Empty<ContainerNetRule>();
+
+    /// <summary>Networks the container may not reach unless a rule allows it (-DenyNetwork).</summary>
+    public string[] DenyNetworks { get; internal set; } = Array.Empty<string>();
+
+    /// <summary>Bytes per second each way (-BandwidthLimit), else null.</summary>
+    public long? BandwidthLimit { get; internal set; }
 
     public string? Hostname { get; internal set; }
 

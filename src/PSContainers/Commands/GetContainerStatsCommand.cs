@@ -95,7 +95,8 @@ public sealed class GetContainerStatsCommand : PscCommandBase
                                 : $"The cgroup {target.Path} of '{target.Name}' does not exist.", target.Name);
                     }
                     var layer = target.Spec is null ? null : ContainerManager.LayerUsage(target.Spec);
-                    var stats = new ContainerStats(target.Name, Manager.ReadStats(target.Path), previous.GetValueOrDefault(target.Path), layer);
+                    var network = target.Spec is null ? null : Containers.NetworkUsage(target.Spec);
+                    var stats = new ContainerStats(target.Name, Manager.ReadStats(target.Path), previous.GetValueOrDefault(target.Path), layer, network);
                     previous[target.Path] = stats;
                     WriteObject(stats);
                 }, target.Name);

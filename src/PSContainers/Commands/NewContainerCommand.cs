@@ -74,6 +74,26 @@ public sealed class NewContainerCommand : CGroupLimitCommandBase
     [Parameter]
     public SwitchParameter KeepCGroup { get; set; }
 
+    /// <summary>Host (default), None, Private (loopback only) or Bridge (an address on the module's bridge, NAT, published ports).</summary>
+    [Parameter]
+    public ContainerNetwork? Network { get; set; }
+
+    /// <summary>"hostPort:containerPort[/tcp|/udp]"; host port 0 takes one from the pool. Needs -Network Bridge.</summary>
+    [Parameter]
+    public string[]? PublishPort { get; set; }
+
+    /// <summary>Networks the container may not reach (CIDRs or ranges); Add-ContainerNetRule allows exceptions. Needs -Network Bridge.</summary>
+    [Parameter]
+    public string[]? DenyNetwork { get; set; }
+
+    /// <summary>Bytes per second, each way. Needs -Network Bridge.</summary>
+    [Parameter]
+    public long? BandwidthLimit { get; set; }
+
+    /// <summary>Bytes that may pass at once above the rate (default: a tenth of a second's worth, at least 64 KB).</summary>
+    [Parameter]
+    public long? BandwidthBurst { get; set; }
+
     protected override void ProcessRecord()
     {
         bool sandbox = ScriptBlock is null && !MyInvocation.BoundParameters.ContainsKey(nameof(FilePath));
@@ -130,6 +150,11 @@ public sealed class NewContainerCommand : CGroupLimitCommandBase
             Properties = Property?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString() ?? "", e => e.Value?.ToString() ?? ""),
             Limits = Limits,
             KeepCGroup = KeepCGroup,
+            Network = Network,
+            PublishPort = PublishPort,
+            DenyNetwork = DenyNetwork,
+            BandwidthLimit = BandwidthLimit,
+            BandwidthBurst = BandwidthBurst,
         };
         Try(() => WriteObject(Containers.Create(request)), Name);
     }

@@ -12,7 +12,7 @@ internal static class EtcFiles
     public const string Folder = "etc";
 
     /// <summary>Writes the three files into <paramref name="entryDir"/>/etc (each atomically).</summary>
-    public static void Write(Depot depot, string entryDir, ContainerSpec spec)
+    public static void Write(Depot depot, string entryDir, ContainerSpec spec, string? address = null)
     {
         string dir = Path.Combine(entryDir, Folder);
         try
@@ -25,14 +25,14 @@ internal static class EtcFiles
         }
         string hostname = spec.Hostname ?? HostHostname();
         bool ownNetwork = spec.Isolation.HasFlag(ContainerIsolation.Network);
-        depot.WriteFile(Path.Combine(dir, "hosts"), Hosts(hostname));
+        depot.WriteFile(Path.Combine(dir, "hosts"), Hosts(hostname, address));
         depot.WriteFile(Path.Combine(dir, "hostname"), hostname + "\n");
         depot.WriteFile(Path.Combine(dir, "resolv.conf"), ResolvConf(ReadOrEmpty("/etc/resolv.conf"), ownNetwork));
     }
 
-    /// <summary>localhost on both loopbacks, and the container's hostname.</summary>
-    public static string Hosts(string hostname) =>
-        $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n";
+    /// <summary>localhost on both loopbacks, and the container's hostname: on its bridge address when it has one, else 127.0.1.1.</summary>
+    public static string Hosts(string hostname, string? address = null) =>
+        $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{address ?? "127.0.1.1"}\t{hostname}\n";
 
     /// <summary>
     /// The host's resolv.conf; with a network namespace of its own, its loopback nameservers (127.x, ::1) are dropped,

@@ -51,9 +51,12 @@ internal static class StaleSweep
                 m.Log?.Invoke($"removing {path}, left by a creation of '{name}' that was cut short");
                 ContainerManager.TryQuietly(() => m.CGroups.Remove(path, recurse: true, force: true));
             }
+            // The network a creation cut short made (network.json is written before any of it), and its namespace's mount.
+            ContainerManager.TryQuietly(() => BridgeNetwork.Detach(m, dir, name));
             ContainerManager.TryQuietly(() => m.Depot.Discard(dir));
         }
         WritableLayer.Sweep(m);
+        ContainerManager.TryQuietly(() => NetworkSweep.Run(m));
         foreach (string name in m.Depot.Names())
         {
             // Copies cut short: one listing of each entry (10-20 ms for 1000 containers, on every 64th creation).

@@ -67,6 +67,7 @@ internal static class ContainerRemoval
             // The temporaries of copies cut short (a killed session), while the root is still there.
             ContainerManager.TryQuietly(() => CopyJournal.Sweep(m, name, c?.Spec));
             WritableLayer.RemoveFor(m, name, c?.Spec); // nothing runs in the root any more: unmount, detach, delete
+            BridgeNetwork.Detach(m, m.Depot.PathOf(name), name); // its veth, rules, ports, qdiscs and namespace
             m.Depot.Delete(name);
             m.Log?.Invoke($"removed container '{name}'{(corrupt is null ? "" : " (its depot entry was damaged)")}");
         }

@@ -79,10 +79,18 @@ internal static class Launcher
             (ContainerIsolation.Ipc, "ipc"), (ContainerIsolation.Network, "net"), (ContainerIsolation.CGroup, "cgroup"),
         })
         {
-            if (spec.Isolation.HasFlag(flag))
+            if (spec.Isolation.HasFlag(flag) && !(flag == ContainerIsolation.Network && spec.Network == ContainerNetwork.Bridge))
             {
                 config.Add("ns", name);
             }
+        }
+        if (spec.Network == ContainerNetwork.Bridge)
+        {
+            config.Add("netns", Path.Combine(depotDir, BridgeNetwork.NetnsFile)); // made at create, with its veth (psc-init/README.md)
+        }
+        else if (spec.Network == ContainerNetwork.None)
+        {
+            config.Add("loopback", "0"); // a namespace with nothing up
         }
         if (spec.Isolation.HasFlag(ContainerIsolation.User))
         {

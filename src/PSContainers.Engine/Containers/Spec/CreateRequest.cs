@@ -29,5 +29,19 @@ public sealed partial class ContainerManager
         public IDictionary<string, string>? Properties { get; init; }
         public CGroupLimits Limits { get; init; } = new();
         public bool KeepCGroup { get; init; }
+
+        /// <summary>Null: Host, or Private when Isolation has Network.</summary>
+        public ContainerNetwork? Network { get; init; }
+
+        /// <summary>"8080:80", "5353:53/udp", "0:443" (host port from the pool).</summary>
+        public string[]? PublishPort { get; init; }
+
+        /// <summary>Networks the container may not reach (Garden's deny_networks); CIDRs or ranges.</summary>
+        public string[]? DenyNetwork { get; init; }
+
+        /// <summary>Bytes per second, each direction.</summary>
+        public long? BandwidthLimit { get; init; }
+
+        public long? BandwidthBurst { get; init; }
     }
 }

@@ -23,6 +23,12 @@ internal static class SpecResolver
             SpecValidator.Hostname(r.Hostname);
         }
         SpecValidator.Arguments(r.ArgumentList);
+        NetworkRequest network = NetworkRequest.Resolve(r);
+        // A network of its own is a network namespace: None, Private and Bridge all have one.
+        if (network.Mode != ContainerNetwork.Host)
+        {
+            r = r with { Isolation = r.Isolation | ContainerIsolation.Network };
+        }
         SpecValidator.Privilege(r.Isolation);
         // An image container's program and user are resolved in the image's rootfs: its root holds the same files at create.
         ContainerImage? image = WritableLayer.Check(r, store);
@@ -82,6 +88,7 @@ internal static class SpecResolver
             FilePath = file,
             ArgumentList = r.ArgumentList,
             Isolation = r.Isolation,
+            Network = network.Mode,
             Hostname = r.Isolation.HasFlag(ContainerIsolation.Uts) ? r.Hostname ?? r.Name : null,
             WorkingDirectory = cwd,
             Environment = env,

@@ -8,8 +8,14 @@ namespace PSContainers.Containers;
 /// </summary>
 public sealed class ContainerStats
 {
-    public ContainerStats(string name, CGroupStats s, ContainerStats? previous, LayerUsage? layer = null)
+    public ContainerStats(string name, CGroupStats s, ContainerStats? previous, LayerUsage? layer = null, NetworkUsage? network = null)
     {
+        NetworkRxBytes = network?.RxBytes;
+        NetworkTxBytes = network?.TxBytes;
+        NetworkRxPackets = network?.RxPackets;
+        NetworkTxPackets = network?.TxPackets;
+        NetworkRxDropped = network?.RxDropped;
+        NetworkTxDropped = network?.TxDropped;
         DiskUsage = layer?.Bytes;
         InodesUsed = layer?.Inodes;
         DiskLimit = layer?.DiskLimit;
@@ -84,6 +90,21 @@ public sealed class ContainerStats
 
     /// <summary>The layer's -DiskLimit in bytes (the size of its filesystem image); null without a limit.</summary>
     public long? DiskLimit { get; }
+
+    /// <summary>Bytes the container received on its interfaces (loopback not counted); null with the host's network.</summary>
+    public long? NetworkRxBytes { get; }
+
+    /// <summary>Bytes the container sent; null with the host's network.</summary>
+    public long? NetworkTxBytes { get; }
+
+    public long? NetworkRxPackets { get; }
+
+    public long? NetworkTxPackets { get; }
+
+    /// <summary>Packets dropped on the way in (a bandwidth limit's drops are counted by its qdiscs, on the host).</summary>
+    public long? NetworkRxDropped { get; }
+
+    public long? NetworkTxDropped { get; }
 
     /// <summary>Inodes the layer's filesystem holds for the container (with a disk limit: -InodeLimit rounded up by ext4, or its default); null without a limit.</summary>
     public long? InodeLimit { get; }

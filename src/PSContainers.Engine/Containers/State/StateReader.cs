@@ -156,7 +156,7 @@ internal static class StateReader
     }
 
     /// <summary>The container a spec describes before anything ran: what every Container starts from.</summary>
-    public static Container Unstarted(ContainerManager m, string name, ContainerSpec spec) => new()
+    public static Container Unstarted(ContainerManager m, string name, ContainerSpec spec) => WithNetwork(m, name, new()
     {
         Name = spec.Name,
         Spec = spec,
@@ -170,7 +170,23 @@ internal static class StateReader
         CreatedTime = spec.CreatedTime,
         DepotPath = m.Depot.PathOf(name),
         State = ContainerState.Created,
-    };
+        Network = spec.Network,
+    });
+
+    /// <summary>A bridged container's address, ports, rules and limit from its network.json (read only for those).</summary>
+    private static Container WithNetwork(ContainerManager m, string name, Container c)
+    {
+        if (c.Network == ContainerNetwork.Bridge && BridgeNetwork.Read(m.Depot.PathOf(name)) is { IsBridge: true } n)
+        {
+            c.IPAddress = n.Address;
+            c.Gateway = n.Gateway;
+            c.MappedPorts = n.Ports;
+            c.NetworkRules = n.Rules.Select(r => r with { ContainerName = name }).ToArray();
+            c.DenyNetworks = n.DenyNetworks;
+            c.BandwidthLimit = n.BandwidthLimit;
+        }
+        return c;
+    }
 
     private static string? _bootId;
 

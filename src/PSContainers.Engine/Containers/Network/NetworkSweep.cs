@@ -1,0 +1,91 @@
+using System.Text.Json;
+
+namespace PSContainers.Containers;
+
+/// <summary>
+/// Network objects of this depot whose container is gone (a session killed between removing an entry and its
+/// network, or an entry deleted by hand): veths whose alias names this depot and a missing entry, their ifb, their
+/// chain and their map entries. Runs with the stale sweep, under the depot's lock, in the host namespace of the
+/// current settings; nothing is touched without this depot's name on it.
+/// </summary>
+internal static class NetworkSweep
+{
+    public static void Run(ContainerManager m)
+    {
+        NetworkSettings s = m.Network;
+        if (NetTools.Find("ip") is null || (s.HostNetns is not null && !File.Exists(s.HostNetns)))
+        {
+            return;
+        }
+        string? ns = s.HostNetns;
+        string prefix = BridgeNetwork.AliasPrefix + m.Depot.Root + "/";
+        var links = BridgeNetwork.HostLinks(ns);
+        foreach (var link in links.Where(l => l.Alias is not null && l.Alias.StartsWith(prefix, StringComparison.Ordinal)))
+        {
+            string name = link.Alias![prefix.Length..];
+            if (!ContainerName.IsValid(name) || m.Depot.Exists(name))
+            {
+                continue;
+            }
+            m.Log?.Invoke($"removing {link.Name}, the veth of '{name}', whose container is gone");
+            string table = link.Master ?? s.Bridge;
+            RemoveFromTable(ns, table, name);
+            NetTools.Run(ns, "ip", "iproute2", new[] { "link", "del", link.Name });
+            string ifb = "psi" + link.Name[3..];
+            if (links.Any(l => l.Name == ifb))
+            {
+                NetTools.Run(ns, "ip", "iproute2", new[] { "link", "del", ifb });
+            }
+        }
+    }
+
+    /// <summary>The container's egress entry (found by the chain it jumps to), its published ports (by its address) and its chain.</summary>
+    private static void RemoveFromTable(string? ns, string table, string name)
+    {
+        string chain = NftRules.ChainOf(name);
+        var (exit, json, _) = NetTools.Run(ns, "nft", "nftables", new[] { "-j", "list", "map", "inet", table, "egress" });
+        var commands = new List<string>();
+        string? address = null;
+        if (exit == 0)
+        {
+            using var doc = JsonDocument.Parse(json);
+            foreach (JsonElement item in doc.RootElement.GetProperty("nftables").EnumerateArray())
+            {
+                if (!item.TryGetProperty("map", out var map) || !map.TryGetProperty("elem", out var elems))
+                {
+                    continue;
+                }
+                foreach (JsonElement e in elems.EnumerateArray())
+                {
+                    // [ "10.254.0.2", { "jump": { "target": "container-web" } } ]
+                    if (e.GetArrayLength() == 2 && e[1].TryGetProperty("jump", out var jump) && jump.GetProperty("target").GetString() == chain)
+                    {
+                        address = e[0].GetString();
+                        commands.Add($"delete element inet {table} egress {{ {address} }}\n");
+                    }
+                }
+            }
+        }
+        if (address is not null)
+        {
+            var (pexit, pjson, _) = NetTools.Run(ns, "nft", "nftables", new[] { "list", "map", "inet", table, "published" });
+            if (pexit == 0)
+            {
+                // "tcp . 8080 : 10.254.0.2 . 80": the text form is plainer to read than the JSON's concatenations.
+                foreach (string part in pjson.Split(new[] { ',', '{', '}', '\n' }, StringSplitOptions.RemoveEmptyEntries))
+                {
+                    string[] f = part.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    if (f.Length == 7 && f[1] == "." && f[3] == ":" && f[4] == address)
+                    {
+                        commands.Add($"delete element inet {table} published {{ {f[0]} . {f[2]} }}\n");
+                    }
+                }
+            }
+        }
+        commands.Add($"delete chain inet {table} {chain}\n");
+        foreach (string c in commands)
+        {
+            NetTools.Run(ns, "nft", "nftables", new[] { "-f", "-" }, c);
+        }
+    }
+}
