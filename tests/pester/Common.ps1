@@ -177,3 +177,120 @@ function Remove-TestDepot([string]$Dir) {
     $env:PSCONTAINERS_DEPOT = $null
     $env:PSCONTAINERS_STORE = $null
 }
+
+# ------------------------------------------------------------------ network lab (tests/net/netlab.sh)
+# Network tests run in a lab of two network namespaces made by tests/net/netlab.sh: "host" (what the module is pointed
+# at through $env:PSCONTAINERS_HOST_NETNS; an uplink0 198.51.100.1/24 with a default route) and "outside" (eth0
+# 198.51.100.2/24, the world beyond the uplink). Nothing in it reaches the machine's real interfaces.
+$script:NetLabScript = [System.IO.Path]::Combine($script:RepoRoot, 'tests', 'net', 'netlab.sh')
+$script:NetLabSkipReason = $null
+$script:NetLabProbed = $false
+
+function Get-NetLabSkipReason {
+    # $null when this machine can make the lab (root; unshare, nsenter and ip; a veth pair in a new namespace), else
+    # why not: tests skip with it (Set-ItResult -Skipped -Because). Probed once per file.
+    if ($script:NetLabProbed) { return $script:NetLabSkipReason }
+    $script:NetLabProbed = $true
+    $why = $null
+    if (-not $script:IsRoot) { $why = 'the network lab needs root (network namespaces, veth)' }
+    else {
+        foreach ($tool in 'unshare', 'nsenter', 'ip', 'bash') {
+            if (-not (Get-Command $tool -CommandType Application -ErrorAction Ignore)) { $why = "the network lab needs $tool (util-linux, iproute2)"; break }
+        }
+    }
+    if (-not $why) {
+        $probe = Invoke-Process 'unshare' @('--net', '--', 'ip', 'link', 'add', 'psc-probe0', 'type', 'veth', 'peer', 'name', 'psc-probe1') -TimeoutSec 10
+        if ($probe.ExitCode -ne 0) { $why = "this machine cannot make a veth pair in a new network namespace: $($probe.Output.Trim())" }
+    }
+    $script:NetLabSkipReason = $why
+    $why
+}
+
+function New-TestNetLab([string]$Prefix = 'psc-netlab') {
+    # Makes a lab in a fresh folder /tmp/<Prefix>-<random>, points $env:PSCONTAINERS_HOST_NETNS at its "host"
+    # namespace and returns it (Dir, HostNetns, OutsideNetns, HostAddress, OutsideAddress). Remove-TestNetLab undoes it.
+    $dir = [System.IO.Path]::Combine('/tmp', "$Prefix-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
+    $r = Invoke-Process 'bash' @($script:NetLabScript, 'up', $dir) -TimeoutSec 30
+    if ($r.ExitCode -ne 0) { throw "netlab.sh up $dir failed (exit $($r.ExitCode)): $($r.Output)" }
+    $lab = [pscustomobject]@{
+        Dir                = $dir
+        HostNetns          = "$dir/host"
+        OutsideNetns       = "$dir/outside"
+        HostAddress        = '198.51.100.1'
+        OutsideAddress     = '198.51.100.2'
+        PreviousHostNetns  = $env:PSCONTAINERS_HOST_NETNS
+    }
+    $env:PSCONTAINERS_HOST_NETNS = $lab.HostNetns
+    $lab
+}
+
+function Remove-TestNetLab($Lab) {
+    # Restores $env:PSCONTAINERS_HOST_NETNS and tears the lab down (every process still in it is killed). Safe to call
+    # with $null or twice.
+    if (-not $Lab) { return }
+    $env:PSCONTAINERS_HOST_NETNS = $Lab.PreviousHostNetns
+    $r = Invoke-Process 'bash' @($script:NetLabScript, 'down', $Lab.Dir) -TimeoutSec 30
+    if ($r.ExitCode -ne 0) { Write-Warning "netlab.sh down $($Lab.Dir) failed (exit $($r.ExitCode)): $($r.Output)" }
+}
+
+function Get-NetLabFile($Lab, [string]$In) {
+    switch ($In) {
+        'host' { $Lab.HostNetns }
+        'outside' { $Lab.OutsideNetns }
+        default { throw "-In must be host or outside, not '$In'" }
+    }
+}
+
+function Invoke-NetLab {
+    # Runs a native command inside one of the lab's namespaces to its end (within -TimeoutSec) and returns its output
+    # (stdout, then stderr); its exit code is left in $LASTEXITCODE, as for any native command.
+    param(
+        [Parameter(Mandatory, Position = 0)] $Lab,
+        [Parameter(Mandatory)][ValidateSet('host', 'outside')][string]$In,
+        [Parameter(Mandatory)][string]$FilePath,
+        [string[]]$ArgumentList = @(),
+        [int]$TimeoutSec = 30
+    )
+    $r = Invoke-Process 'nsenter' (@("--net=$(Get-NetLabFile $Lab $In)", '--', $FilePath) + $ArgumentList) -TimeoutSec $TimeoutSec
+    $global:LASTEXITCODE = $r.ExitCode
+    $r.Output
+}
+
+function Start-NetLabProcess {
+    # Starts a native command inside one of the lab's namespaces and returns its process without waiting (a server);
+    # Stop-TestProcesses kills it, and so does Remove-TestNetLab.
+    param(
+        [Parameter(Mandatory, Position = 0)] $Lab,
+        [Parameter(Mandatory)][ValidateSet('host', 'outside')][string]$In,
+        [Parameter(Mandatory)][string]$FilePath,
+        [string[]]$ArgumentList = @()
+    )
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('nsenter')
+    foreach ($a in @("--net=$(Get-NetLabFile $Lab $In)", '--', $FilePath) + $ArgumentList) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardInput = $true
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $p = [System.Diagnostics.Process]::Start($psi)
+    $script:TestProcesses.Add($p)
+    $p
+}
+
+function Wait-NetLabListener {
+    # Waits (bounded) until something listens on a TCP (or UDP) port inside one of the lab's namespaces; throws after
+    # -TimeoutSec.
+    param(
+        [Parameter(Mandatory, Position = 0)] $Lab,
+        [Parameter(Mandatory)][ValidateSet('host', 'outside')][string]$In,
+        [Parameter(Mandatory)][int]$Port,
+        [ValidateSet('Tcp', 'Udp')][string]$Protocol = 'Tcp',
+        [int]$TimeoutSec = 10
+    )
+    $flag = if ($Protocol -eq 'Tcp') { '-Hltn' } else { '-Hlun' }
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+    while ($true) {
+        $out = Invoke-NetLab $Lab -In $In -FilePath ss -ArgumentList $flag, "sport = :$Port" -TimeoutSec 5
+        if ($LASTEXITCODE -eq 0 -and $out.Trim()) { return }
+        if ([DateTime]::UtcNow -gt $deadline) { throw "nothing listens on $Protocol port $Port in the lab's $In namespace after $TimeoutSec s" }
+        Start-Sleep -Milliseconds 20
+    }
+}
