@@ -17,6 +17,10 @@ internal static class NetworkSweep
         {
             return;
         }
+        if (s.HostNetns is null && !HasOurLinks())
+        {
+            return; // no process spawned where no container was ever bridged
+        }
         string? ns = s.HostNetns;
         string prefix = BridgeNetwork.AliasPrefix + m.Depot.Root + "/";
         var links = BridgeNetwork.HostLinks(ns);
@@ -36,6 +40,19 @@ internal static class NetworkSweep
             {
                 NetTools.Run(ns, "ip", "iproute2", new[] { "link", "del", ifb });
             }
+        }
+    }
+
+    /// <summary>Whether this namespace's /sys/class/net lists a veth of ours at all.</summary>
+    private static bool HasOurLinks()
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries("/sys/class/net", "psc*").Any();
+        }
+        catch (IOException)
+        {
+            return true;
         }
     }
 
