@@ -15,7 +15,9 @@
 #                libraries, on the default bridge with published ports; throughput container -> outside and outside
 #                -> published port; connect() latency through the published port; `podman create --network bridge`
 #                + `podman rm`, and `podman run --rm --network bridge /bin/true`, median ms (hyperfine when present);
-#   PSContainers the module's rows: see "PSContainers rows" below (added when the engine's bridge networking lands).
+#   PSContainers the module in this session, its bridge in the lab's host namespace: a bridged sandbox running the
+#                host's iperf3 and the accept server as tracked processes, published ports; New-Container -Network
+#                Bridge + Remove-Container, and the same with Start-Container and Wait-Container of /bin/true.
 # Ratios are ours / floor and ours / podman: for throughput above 1 is better, for latency and times below 1 is.
 # -Smoke runs each measure once and short (CI: under 60 s). Everything it makes (the lab's namespaces, podman's
 # storage, containers and processes, a cgroup root psc-nbench-<pid>, podman's libpod_parent cgroups when this run
@@ -289,13 +291,56 @@ network_config_dir = "$work/podman/networks"
     if ($podmanWhy) { $notes.Add("podman left out: $podmanWhy") }
 
     # ============================================================ PSContainers rows ==================================
-    # Added when the engine's bridge networking lands. Import the built module, point it at the lab's host namespace
-    # ($env:PSCONTAINERS_HOST_NETNS = $ctx.HostNetns) and a depot under $work, then fill each measure with Measure-Ours,
-    # reusing the helpers above, e.g.:
-    #   Measure-Ours 'to-outside'   { param($ctx) Measure-Iperf @(<a command line prefix running in the container>) $ctx.OutsideAddress 5201 }
-    #   Measure-Ours 'from-outside' { param($ctx) Measure-Iperf (In 'outside') $ctx.HostAddress <published port> }
-    #   Measure-Ours 'connect-median' { param($ctx) (Measure-Connects outside $ctx.HostAddress <published port>)[0] }
-    #   Measure-Ours 'create-remove' { param($ctx) Median (foreach ($i in 1..$Cycles) { (Measure-Command { <New-Container -Network Bridge ...; Remove-Container ...> }).TotalMilliseconds }) }
+    # The module in this session (as a user's script runs it), its bridge in the lab's host namespace
+    # ($env:PSCONTAINERS_HOST_NETNS) and a depot of this run's. A bridged container without a root sees the host's
+    # files, so the host's iperf3 and the accept server run in it as tracked processes.
+    Write-Host '== PSContainers: bridge network inside the lab'
+    $module = Get-ChildItem -Path (Join-Path $PSScriptRoot '../out/PSContainers') -Filter PSContainers.psd1 -Recurse | Select-Object -First 1
+    Import-Module $module.FullName
+    $env:PSCONTAINERS_HOST_NETNS = $ctx.HostNetns
+    $env:PSCONTAINERS_DEPOT = "$work/depot"
+    $env:PSCONTAINERS_STORE = "$work/store"
+    try {
+        $srv = New-Container -Name "$tag-srv" -Network Bridge -PublishPort '9201:5201', '9080:80' | Start-Container -PassThru
+        $inOurs = @('nsenter', '-t', "$($srv.InitPid)", '-n', '--')   # the container's network namespace
+        $null = Start-ContainerProcess -Name $srv.Name (Get-Command iperf3 -CommandType Application | Select-Object -First 1).Source -ArgumentList '-s', '-p', '5201'
+        if ($acceptd) { $null = Start-ContainerProcess -Name $srv.Name $acceptd -ArgumentList '80' }
+        $deadline = [DateTime]::UtcNow.AddSeconds(15)
+        while (($listening = (Invoke-Native ($inOurs + @('ss', '-Hltn')) -AllowFail).Out) -notmatch ':5201\b' -or ($acceptd -and $listening -notmatch ':80\b')) {
+            if ([DateTime]::UtcNow -gt $deadline) { throw "the servers did not listen inside the container: $listening" }
+            Start-Sleep -Milliseconds 20
+        }
+        Write-Host "   iperf3 container -> outside, outside -> published port ($Runs x $Seconds s each)"
+        Measure-Ours 'to-outside' { param($ctx) Measure-Iperf $inOurs $ctx.OutsideAddress 5201 }
+        Measure-Ours 'from-outside' { param($ctx) Measure-Iperf (In 'outside') $ctx.HostAddress 9201 }
+        if ($acceptd) {
+            Write-Host "   $Connects connects through the published port"
+            $ours = Measure-Connects outside $ctx.HostAddress 9080
+            Set-Ours 'connect-median' $ours[0]; Set-Ours 'connect-p95' $ours[1]
+        }
+        Write-Host "   create + remove, run /bin/true ($Cycles cycles each, in this session)"
+        Measure-Ours 'create-remove' {
+            $n = 0
+            $ms = foreach ($i in 1..$Cycles) {
+                $name = "$tag-c$(($n++))"
+                (Measure-Command { New-Container -Name $name -Network Bridge /bin/true | Out-Null; Remove-Container -Name $name }).TotalMilliseconds
+            }
+            Median $ms
+        }
+        Measure-Ours 'run-remove' {
+            $n = 0
+            $ms = foreach ($i in 1..$Cycles) {
+                $name = "$tag-r$(($n++))"
+                (Measure-Command { New-Container -Name $name -Network Bridge /bin/true | Start-Container -PassThru | Wait-Container | Out-Null; Remove-Container -Name $name }).TotalMilliseconds
+            }
+            Median $ms
+        }
+    } catch {
+        $notes.Add("PSContainers: $($_.Exception.Message)")
+    } finally {
+        Get-Container -ErrorAction Ignore | Remove-Container -Force -Confirm:$false -ErrorAction Continue
+        $env:PSCONTAINERS_HOST_NETNS = $null
+    }
     # ===================================================================================================================
 } finally {
     # ------------------------------------------------------------ clean up, also on failure
@@ -345,7 +390,6 @@ $table = foreach ($m in $measures.Values) {
 }
 $table | Format-Table -AutoSize | Out-String -Width 220
 foreach ($n in $notes) { Write-Host "note: $n" }
-if (-not ($measures.Values | Where-Object { $null -ne $_.Ours })) { Write-Host 'note: no PSContainers rows yet (the engine''s bridge networking adds them).' }
 Write-Host ("Machine: nproc {0}, kernel {1}; iperf3 {2}; {3}; bench/network.ps1{4} took {5:N0} s" -f [Environment]::ProcessorCount,
     [System.IO.File]::ReadAllText('/proc/sys/kernel/osrelease').Trim(), ((& iperf3 --version 2>$null | Select-Object -First 1) -replace '^iperf\s*', ''),
     $(if (Get-Command podman -CommandType Application -ErrorAction Ignore) { (& (Get-Command podman -CommandType Application | Select-Object -First 1).Source --version 2>$null) } else { 'no podman' }), $(if ($Smoke) { ' -Smoke' } else { '' }), $started.Elapsed.TotalSeconds)
