@@ -111,9 +111,14 @@ internal static class BridgeNetwork
             string? ns = state.HostNetns is { } h && !File.Exists(h) ? null : state.HostNetns;
             if (state.HostNetns is null || ns is not null)
             {
-                foreach (string command in NftRules.Detach(state, name))
+                // One batch when everything is there (the usual case); else each on its own, skipping what is gone.
+                var commands = NftRules.Detach(state, name).ToList();
+                if (NetTools.Run(ns, "nft", "nftables", new[] { "-f", "-" }, string.Concat(commands)).Exit != 0)
                 {
-                    NetTools.Run(ns, "nft", "nftables", new[] { "-f", "-" }, command);
+                    foreach (string command in commands)
+                    {
+                        NetTools.Run(ns, "nft", "nftables", new[] { "-f", "-" }, command);
+                    }
                 }
                 if (state.HostInterface.Length > 0)
                 {
