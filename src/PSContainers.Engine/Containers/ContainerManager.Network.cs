@@ -133,7 +133,15 @@ public sealed partial class ContainerManager
         {
             if (next.BandwidthLimit is long rate)
             {
-                Bandwidth.Apply(next, rate, next.BandwidthBurst!.Value);
+                try
+                {
+                    Bandwidth.Apply(next, rate, next.BandwidthBurst!.Value);
+                }
+                catch when (before.BandwidthLimit is null)
+                {
+                    Bandwidth.Clear(next); // a first limit that failed half-way leaves no qdisc or ifb behind
+                    throw;
+                }
             }
             else
             {
