@@ -229,7 +229,7 @@ public sealed class DocExampleTests
     private static readonly HashSet<string> NeedsNetLab = new(StringComparer.Ordinal)
     {
         "Publish-ContainerPort.md", "Unpublish-ContainerPort.md", "Add-ContainerNetRule.md", "Get-ContainerNetRule.md",
-        "Remove-ContainerNetRule.md", "Set-ContainerBandwidth.md", "New-Container.md", "about_PSContainers.help.md",
+        "Remove-ContainerNetRule.md", "Set-ContainerBandwidth.md", "New-Container.md",
     };
 
     private static string NetLabScript => Path.Combine(Repo.Root, "tests", "net", "netlab.sh");
