@@ -39,6 +39,12 @@
         'Import-ContainerImage'
         'Get-ContainerImage'
         'Remove-ContainerImage'
+        'Publish-ContainerPort'
+        'Unpublish-ContainerPort'
+        'Add-ContainerNetRule'
+        'Get-ContainerNetRule'
+        'Remove-ContainerNetRule'
+        'Set-ContainerBandwidth'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

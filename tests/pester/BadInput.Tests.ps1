@@ -10,7 +10,7 @@ BeforeDiscovery {
     # A case's Call runs in its test, where the case's Value, Runner and Splat are variables (as Pester sets them).
     function Case([string]$Cmdlet, [string]$Parameter, [string]$Case, [string]$Id, [string]$Category, [string]$Shows, [scriptblock]$Call, [hashtable]$With = @{}) {
         $cases.Add(@{ Cmdlet = $Cmdlet; Parameter = $Parameter; Case = $Case; Id = $Id; Category = $Category; Shows = $Shows; Call = $Call
-                Value = $With.Value; Runner = $With.Runner; Splat = $With.Splat })
+                Value = $With.Value; Runner = $With.Runner; Splat = $With.Splat; NeedsLab = [bool]$With.Lab })
     }
     $badNames = @(
         @{ Case = 'empty'; Value = '' ; Shows = "''" }
@@ -42,6 +42,12 @@ BeforeDiscovery {
         'Wait-ContainerProcess'    = { param($n) Wait-ContainerProcess -Name $n -Id main }
         'Stop-ContainerProcess'    = { param($n) Stop-ContainerProcess -Name $n -Id main }
         'Enter-Container'          = { param($n) Enter-Container -Name $n }
+        'Publish-ContainerPort'    = { param($n) Publish-ContainerPort -Name $n -ContainerPort 80 }
+        'Unpublish-ContainerPort'  = { param($n) Unpublish-ContainerPort -Name $n -HostPort 8080 }
+        'Add-ContainerNetRule'     = { param($n) Add-ContainerNetRule -Name $n -Protocol All -Network 0.0.0.0/0 }
+        'Get-ContainerNetRule'     = { param($n) Get-ContainerNetRule -Name $n }
+        'Remove-ContainerNetRule'  = { param($n) Remove-ContainerNetRule -Name $n -Id 1 }
+        'Set-ContainerBandwidth'   = { param($n) Set-ContainerBandwidth -Name $n -BandwidthLimit 1MB }
     }
     foreach ($cmdlet in $byName.Keys) {
         foreach ($b in $badNames) {
@@ -295,6 +301,50 @@ BeforeDiscovery {
     Case Copy-ContainerItem Force 'a container nobody made' ContainerNotFound ObjectNotFound 'nothere' { Copy-ContainerItem -Path /etc/hostname -Destination /tmp -ToContainer nothere -Force }
     Case Copy-ContainerItem User 'a user the container does not have' UserNotFound ObjectNotFound "'psc-nobody'" { Copy-ContainerItem -Path /etc/hostname -Destination /tmp/psc-bad-user -ToContainer running -User psc-nobody }
     Case Copy-ContainerItem PassThru 'a container nobody made' ContainerNotFound ObjectNotFound 'nothere' { Copy-ContainerItem -Path /etc/hostname -Destination /tmp -ToContainer nothere -PassThru }
+    # Networks. Cases marked Lab need a bridged container ('bridged', with 8080:80 published, in the file's network lab)
+    # or the lab's host: they are skipped where the lab cannot be made. The lab's links, nftables ruleset and qdiscs
+    # are part of what a refused call must not change.
+    $lab = @{ Lab = $true }
+    Case New-Container Network 'not a mode' CannotConvertArgumentNoMessage InvalidArgument 'Bogus' { New-Container -Name fresh /bin/true -Network Bogus }
+    Case New-Container Network 'Host with -Isolation Network' NetworkConflictsWithIsolation InvalidArgument 'Host' { New-Container -Name fresh /bin/true -Network Host -Isolation Pid, Network }
+    Case New-Container Network 'a subnet that overlaps the host''s routes' SubnetOverlapsRoute InvalidArgument '198.51.100.0/24' { $env:PSCONTAINERS_BRIDGE = 'pscbad0'; $env:PSCONTAINERS_SUBNET = '198.51.100.0/24'; try { New-Container -Name fresh /bin/true -Network Bridge } finally { $env:PSCONTAINERS_BRIDGE = $null; $env:PSCONTAINERS_SUBNET = $null } } $lab
+    Case New-Container Network 'a subnet that does not parse' InvalidSubnet InvalidArgument '10.0.0.0/40' { $env:PSCONTAINERS_SUBNET = '10.0.0.0/40'; try { New-Container -Name fresh /bin/true -Network Bridge } finally { $env:PSCONTAINERS_SUBNET = $null } } $lab
+    Case New-Container PublishPort 'malformed' InvalidPortMapping InvalidArgument '80:x' { New-Container -Name fresh /bin/true -Network Bridge -PublishPort '80:x' }
+    Case New-Container PublishPort 'a port above 65535' PortOutOfRange InvalidArgument '70000' { New-Container -Name fresh /bin/true -Network Bridge -PublishPort '70000:80' }
+    Case New-Container PublishPort 'a host port given twice' DuplicateHostPort InvalidArgument '8081' { New-Container -Name fresh /bin/true -Network Bridge -PublishPort '8081:80', '8081:81' }
+    Case New-Container PublishPort 'without -Network Bridge' NetworkNotBridged InvalidOperation '-PublishPort' { New-Container -Name fresh /bin/true -PublishPort '8081:80' }
+    Case New-Container PublishPort 'a host port another container published' HostPortTaken ResourceExists '8080' { New-Container -Name fresh /bin/true -Network Bridge -PublishPort '8080:80' } $lab
+    Case New-Container PublishPort 'a host port a host process listens on' HostPortInUse ResourceBusy '9090' { New-Container -Name fresh /bin/true -Network Bridge -PublishPort '9090:80' } $lab
+    Case New-Container PublishPort 'an exhausted pool' PortPoolExhausted LimitsExceeded '8080-8080' { $env:PSCONTAINERS_PORT_POOL = '8080-8080'; try { New-Container -Name fresh /bin/true -Network Bridge -PublishPort '0:80' } finally { $env:PSCONTAINERS_PORT_POOL = $null } } $lab
+    Case New-Container PublishPort 'a pool that does not parse' InvalidPortPool InvalidArgument '9-1' { $env:PSCONTAINERS_PORT_POOL = '9-1'; try { New-Container -Name fresh /bin/true -Network Bridge -PublishPort '0:80' } finally { $env:PSCONTAINERS_PORT_POOL = $null } } $lab
+    Case New-Container DenyNetwork 'a prefix of 33' InvalidNetwork InvalidArgument '10.0.0.0/33' { New-Container -Name fresh /bin/true -Network Bridge -DenyNetwork 10.0.0.0/33 }
+    Case New-Container BandwidthLimit '0' InvalidBandwidth InvalidArgument '-BandwidthLimit 0' { New-Container -Name fresh /bin/true -Network Bridge -BandwidthLimit 0 }
+    Case New-Container BandwidthBurst 'without -BandwidthLimit' BurstWithoutLimit InvalidArgument '-BandwidthBurst 1000' { New-Container -Name fresh /bin/true -Network Bridge -BandwidthBurst 1000 }
+    foreach ($cmdlet in 'Publish-ContainerPort', 'Unpublish-ContainerPort', 'Add-ContainerNetRule', 'Get-ContainerNetRule', 'Remove-ContainerNetRule', 'Set-ContainerBandwidth') {
+        Case $cmdlet Name 'a container without a bridge' NetworkNotBridged InvalidOperation "'created'" { & $Runner created } @{ Runner = $byName[$cmdlet] }
+    }
+    Case Publish-ContainerPort ContainerPort '0' PortOutOfRange InvalidArgument 'container port 0' { Publish-ContainerPort -Name created -ContainerPort 0 }
+    Case Publish-ContainerPort HostPort 'above 65535' PortOutOfRange InvalidArgument 'host port 70000' { Publish-ContainerPort -Name created -ContainerPort 80 -HostPort 70000 }
+    Case Publish-ContainerPort HostPort 'one another mapping has' HostPortTaken ResourceExists '8080' { Publish-ContainerPort -Name bridged -ContainerPort 81 -HostPort 8080 } $lab
+    Case Publish-ContainerPort Protocol 'not a protocol' CannotConvertArgumentNoMessage InvalidArgument 'Sctp' { Publish-ContainerPort -Name bridged -ContainerPort 80 -Protocol Sctp }
+    Case Unpublish-ContainerPort HostPort 'a port it has not published' PortNotPublished ObjectNotFound '9999' { Unpublish-ContainerPort -Name bridged -HostPort 9999 } $lab
+    Case Unpublish-ContainerPort Protocol 'the other protocol' PortNotPublished ObjectNotFound '8080/udp' { Unpublish-ContainerPort -Name bridged -HostPort 8080 -Protocol Udp } $lab
+    Case Unpublish-ContainerPort PassThru 'a port it has not published' PortNotPublished ObjectNotFound '9999' { Unpublish-ContainerPort -Name bridged -HostPort 9999 -PassThru } $lab
+    Case Add-ContainerNetRule Protocol 'not a protocol' CannotConvertArgumentNoMessage InvalidArgument 'Sctp' { Add-ContainerNetRule -Name bridged -Protocol Sctp -Network 0.0.0.0/0 }
+    Case Add-ContainerNetRule Network 'none' NetworkRequired InvalidArgument '-Network' { Add-ContainerNetRule -Name bridged -Protocol All -Network @() } $lab
+    Case Add-ContainerNetRule Network 'an address that does not parse' InvalidNetwork InvalidArgument '300.1.1.1' { Add-ContainerNetRule -Name bridged -Protocol All -Network 300.1.1.1 } $lab
+    Case Add-ContainerNetRule Port 'a range backwards' InvalidPortRange InvalidArgument '90-80' { Add-ContainerNetRule -Name bridged -Protocol Tcp -Network 0.0.0.0/0 -Port 90-80 } $lab
+    Case Add-ContainerNetRule Port 'with -Protocol Icmp' PortsNeedTcpOrUdp InvalidArgument '-Port 80' { Add-ContainerNetRule -Name bridged -Protocol Icmp -Network 0.0.0.0/0 -Port 80 } $lab
+    Case Add-ContainerNetRule IcmpType 'with -Protocol Tcp' IcmpTypeNeedsIcmp InvalidArgument '-IcmpType 8' { Add-ContainerNetRule -Name bridged -Protocol Tcp -Network 0.0.0.0/0 -IcmpType 8 } $lab
+    Case Add-ContainerNetRule IcmpType '256' InvalidIcmpType InvalidArgument '-IcmpType 256' { Add-ContainerNetRule -Name bridged -Protocol Icmp -Network 0.0.0.0/0 -IcmpType 256 } $lab
+    Case Add-ContainerNetRule Log 'a container without a bridge' NetworkNotBridged InvalidOperation "'created'" { Add-ContainerNetRule -Name created -Protocol All -Network 0.0.0.0/0 -Log }
+    Case Get-ContainerNetRule Id 'a rule it does not have' NetRuleNotFound ObjectNotFound 'rule 99' { Get-ContainerNetRule -Name bridged -Id 99 } $lab
+    Case Remove-ContainerNetRule Id 'a rule it does not have' NetRuleNotFound ObjectNotFound 'rule 99' { Remove-ContainerNetRule -Name bridged -Id 99 } $lab
+    Case Remove-ContainerNetRule PassThru 'a rule it does not have' NetRuleNotFound ObjectNotFound 'rule 99' { Remove-ContainerNetRule -Name bridged -Id 99 -PassThru } $lab
+    Case Set-ContainerBandwidth BandwidthLimit '0' InvalidBandwidth InvalidArgument '-BandwidthLimit 0' { Set-ContainerBandwidth -Name created -BandwidthLimit 0 }
+    Case Set-ContainerBandwidth BandwidthBurst 'negative' InvalidBandwidth InvalidArgument '-BandwidthBurst -1' { Set-ContainerBandwidth -Name created -BandwidthLimit 1MB -BandwidthBurst -1 }
+    Case Set-ContainerBandwidth Unlimited 'a container without a bridge' NetworkNotBridged InvalidOperation "'created'" { Set-ContainerBandwidth -Name created -Unlimited }
+    Case Set-ContainerBandwidth PassThru 'a container without a bridge' NetworkNotBridged InvalidOperation "'created'" { Set-ContainerBandwidth -Name created -BandwidthLimit 1MB -PassThru }
 }
 
 
@@ -315,6 +365,15 @@ BeforeAll {
     $script:Sleeper = Start-TestProcess 'exec sleep 300'
     $script:BusyProcess = Start-TestProcess 'exec sleep 300'
     Move-Process -Id $BusyProcess.Id -Path busy
+    # A network lab for the network cases: a bridged container with a published port, and a host process on 9090.
+    $script:NoLab = Get-NetLabSkipReason
+    $script:Lab = $null
+    if (-not $NoLab) {
+        $script:Lab = New-TestNetLab -Prefix psc-badinput
+        $null = New-Container -Name bridged -Network Bridge -PublishPort '8080:80' /bin/sleep -ArgumentList 300 | Start-Container
+        $null = Start-NetLabProcess $Lab -In host -FilePath /usr/bin/busybox -ArgumentList nc, '-l', '-p', '9090'
+        Wait-NetLabListener $Lab -In host -Port 9090
+    }
 
     function Get-MachineState {
         # What a bad call must not change: the file's cgroups (their processes and limits) in every hierarchy,
@@ -337,9 +396,17 @@ BeforeAll {
         }
         foreach ($file in [System.IO.Directory]::GetFiles($Depot, '*', [System.IO.SearchOption]::AllDirectories)) {
             if ([System.IO.Path]::GetFileName($file) -eq '.lock') { continue }
+            # A bridged container's network namespace (a bind mount of nsfs: not readable as a file).
+            if ([System.IO.Path]::GetFileName($file) -eq 'netns') { $lines.Add("netns $file"); continue }
             $lines.Add("depot $file " + [Convert]::ToBase64String([System.Security.Cryptography.SHA256]::HashData([System.IO.File]::ReadAllBytes($file))))
         }
         foreach ($dir in [System.IO.Directory]::GetDirectories($Depot)) { $lines.Add("entry $dir") }
+        if ($script:Lab) {
+            # The lab's host: its links (no half-made veth or ifb), its nftables ruleset and its qdiscs.
+            $lines.Add('links ' + ((Invoke-NetLab $script:Lab -In host -FilePath ip -ArgumentList '-o', 'link', 'show') -replace '\s+', ' '))
+            $lines.Add('nft ' + (Invoke-NetLab $script:Lab -In host -FilePath nft -ArgumentList 'list', 'ruleset'))
+            $lines.Add('qdiscs ' + (Invoke-NetLab $script:Lab -In host -FilePath tc -ArgumentList 'qdisc', 'show'))
+        }
         foreach ($proc in [System.IO.Directory]::GetDirectories('/proc', '[0-9]*')) {
             try {
                 $stat = [System.IO.File]::ReadAllText("$proc/stat")
@@ -357,10 +424,12 @@ AfterAll {
     Stop-TestProcesses
     Remove-TestDepot $script:Depot
     Remove-TestRoot $script:Root
+    Remove-TestNetLab $script:Lab
 }
 
 Describe 'Bad input' {
     It '<Cmdlet> -<Parameter>, <Case>: <Id>' -ForEach $cases {
+        if ($NeedsLab -and $NoLab) { Set-ItResult -Skipped -Because $NoLab; return }
         $before = Get-MachineState
         $err = $null
         $ErrorActionPreference = 'Stop'

@@ -61,7 +61,7 @@ public sealed partial class ContainerManager
         {
             var taken = BridgeNetwork.Leases(this).Ports;
             PortMapping p = PortPool.Take(this, Network with { HostNetns = s.HostNetns }, new[] { new PortMapping(hostPort, containerPort, protocol) }, taken)[0];
-            return (s with { Ports = s.Ports.Append(p).ToArray() }, p);
+            return (s with { Ports = s.Ports.Append(p).ToArray() }, p with { ContainerName = name });
         }, (_, next) =>
         {
             NetTools.Check(next.HostNetns, "nft", "nftables", new[] { "-f", "-" }, NftRules.AddPort(next, next.Ports[^1]));
@@ -80,7 +80,7 @@ public sealed partial class ContainerManager
                 string which = hostPort + (protocol is null ? "" : "/" + protocol.ToString()!.ToLowerInvariant());
                 throw new PscException("PortNotPublished", ErrorKind.ObjectNotFound, $"Container '{name}' has no published host port {which}.", which);
             }
-            return (s with { Ports = s.Ports.Except(gone).ToArray() }, gone);
+            return (s with { Ports = s.Ports.Except(gone).ToArray() }, gone.Select(p => p with { ContainerName = name }).ToArray());
         }, (before, next) =>
         {
             foreach (PortMapping p in before.Ports.Except(next.Ports))
@@ -133,7 +133,15 @@ public sealed partial class ContainerManager
         {
             if (next.BandwidthLimit is long rate)
             {
-                Bandwidth.Apply(next, rate, next.BandwidthBurst!.Value);
+                try
+                {
+                    Bandwidth.Apply(next, rate, next.BandwidthBurst!.Value);
+                }
+                catch when (before.BandwidthLimit is null)
+                {
+                    Bandwidth.Clear(next); // a first limit that failed half-way leaves no qdisc or ifb behind
+                    throw;
+                }
             }
             else
             {

@@ -42,6 +42,34 @@ public sealed class DocExampleTests
     /// <summary>What each doc's examples assume exists before the first one runs; `before N` runs just before Example N.</summary>
     private static readonly Dictionary<string, string> Casts = new()
     {
+        ["Publish-ContainerPort.md"] = """
+            [System.IO.Directory]::CreateDirectory('/tmp/site') | Out-Null; [System.IO.File]::WriteAllText('/tmp/site/index.html', "hello from web`n")
+            New-Container -Name web -Network Bridge -PublishPort 8080:80 /usr/bin/busybox -ArgumentList httpd, -f, -p, 80, -h, /tmp/site | Start-Container
+            New-Container -Name client -Network Bridge /usr/bin/busybox -ArgumentList sleep, 3600 | Start-Container
+            """,
+        ["Unpublish-ContainerPort.md"] = """
+            [System.IO.Directory]::CreateDirectory('/tmp/site') | Out-Null; [System.IO.File]::WriteAllText('/tmp/site/index.html', "hello from web`n")
+            New-Container -Name web -Network Bridge -PublishPort 8080:80 /usr/bin/busybox -ArgumentList httpd, -f, -p, 80, -h, /tmp/site | Start-Container
+            New-Container -Name client -Network Bridge /usr/bin/busybox -ArgumentList sleep, 3600 | Start-Container
+            """,
+        ["Add-ContainerNetRule.md"] = """
+            New-Container -Name client -Network Bridge -DenyNetwork 0.0.0.0/0 /usr/bin/busybox -ArgumentList sleep, 3600 | Start-Container
+            """,
+        ["Get-ContainerNetRule.md"] = """
+            New-Container -Name client -Network Bridge -DenyNetwork 0.0.0.0/0 /usr/bin/busybox -ArgumentList sleep, 3600 | Start-Container
+            New-Container -Name web -Network Bridge /usr/bin/busybox -ArgumentList sleep, 3600 | Start-Container
+            $null = Add-ContainerNetRule -Name client -Protocol Tcp -Network 198.51.100.0/24 -Port 80
+            $null = Add-ContainerNetRule -Name client -Protocol Icmp -Network 198.51.100.7 -IcmpType 8 -Log
+            """,
+        ["Remove-ContainerNetRule.md"] = """
+            New-Container -Name client -Network Bridge -DenyNetwork 0.0.0.0/0 /usr/bin/busybox -ArgumentList sleep, 3600 | Start-Container
+            New-Container -Name web -Network Bridge /usr/bin/busybox -ArgumentList sleep, 3600 | Start-Container
+            $null = Add-ContainerNetRule -Name client -Protocol Tcp -Network 198.51.100.0/24 -Port 80
+            $null = Add-ContainerNetRule -Name client -Protocol Icmp -Network 198.51.100.7 -IcmpType 8 -Log
+            """,
+        ["Set-ContainerBandwidth.md"] = """
+            New-Container -Name web -Network Bridge /usr/bin/busybox -ArgumentList sleep, 3600 | Start-Container
+            """,
         ["Get-CGroup.md"] = """
             $null = New-CGroup -Path batch; $null = New-CGroup -Path batch/nightly -CpuWeight 50 -CpuSet 1
             $null = New-CGroup -Path db -MemoryLimit 1GB -CpuLimit 1.5
@@ -187,8 +215,68 @@ public sealed class DocExampleTests
             foreach ($t in 'sh', 'dd', 'echo') { $null = [System.IO.File]::CreateSymbolicLink("$r/bin/$t", 'busybox') }
             & mknod -m 666 "$r/dev/null" c 1 3; & mknod -m 666 "$r/dev/zero" c 1 5
             [System.IO.File]::WriteAllText("$i/image.json", '{"Name":"busybox","Size":1,"Created":"2026-12-07T00:00:00Z","Source":"/usr/bin/busybox","Layers":1}')
+            #before 14
+            [System.IO.Directory]::CreateDirectory('/tmp/site') | Out-Null; [System.IO.File]::WriteAllText('/tmp/site/index.html', "hello from site`n")
             """,
     };
+
+    /// <summary>
+    /// Docs whose examples make bridged containers: each gets a network lab of its own (tests/net/netlab.sh: a "host"
+    /// and an "outside" network namespace), and its pwsh points the module at the lab's host through
+    /// PSCONTAINERS_HOST_NETNS, so the bridge, the nftables table and the published ports live there and nothing
+    /// touches the machine's interfaces. Where the lab cannot be made, the doc is skipped with the reason.
+    /// </summary>
+    private static readonly HashSet<string> NeedsNetLab = new(StringComparer.Ordinal)
+    {
+        "Publish-ContainerPort.md", "Unpublish-ContainerPort.md", "Add-ContainerNetRule.md", "Get-ContainerNetRule.md",
+        "Remove-ContainerNetRule.md", "Set-ContainerBandwidth.md", "New-Container.md",
+    };
+
+    private static string NetLabScript => Path.Combine(Repo.Root, "tests", "net", "netlab.sh");
+
+    /// <summary>Runs a program to its end within a bound: its exit code and its output (stdout, then stderr).</summary>
+    private static (int Exit, string Output) RunTool(string file, params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        try
+        {
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(TimeSpan.FromSeconds(60)))
+            {
+                p.Kill(entireProcessTree: true);
+                return (-1, $"{file} did not finish within 60 s");
+            }
+            return (p.ExitCode, stdout.Result + stderr.Result);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return (-1, $"{file}: {e.Message}");
+        }
+    }
+
+    /// <summary>Makes a network lab in <paramref name="dir"/>; null, or why it could not be made (the doc is then skipped).</summary>
+    private static string? NetLabUp(string dir)
+    {
+        foreach (string tool in new[] { "nft", "nsenter", "unshare", "ip", "tc" })
+        {
+            if (!new[] { "/usr/sbin", "/usr/bin", "/sbin", "/bin" }.Any(d => File.Exists(Path.Combine(d, tool))))
+            {
+                return $"bridged examples need {tool} (nftables, util-linux, iproute2)";
+            }
+        }
+        if (!File.Exists("/usr/bin/busybox"))
+        {
+            return "the bridged examples run busybox's httpd and wget: needs /usr/bin/busybox (busybox-static)";
+        }
+        var (exit, output) = RunTool("bash", NetLabScript, "up", dir);
+        return exit == 0 ? null : $"the network lab could not be made (netlab.sh up, exit {exit}): {output.Trim()}";
+    }
 
     /// <summary>Paths the docs name that the test moves into its own space (the doc's text on the left).</summary>
     private static IEnumerable<(string Doc, string Test)> Substitutions(string depot, string root, string drive) =>
@@ -197,6 +285,7 @@ public sealed class DocExampleTests
         ("/pscontainers", "/" + root),
         ("/tmp/rootfs", drive + "/rootfs"),
         ("/tmp/report.py", drive + "/report.py"),
+        ("/tmp/site", drive + "/site"),
         ("ci-tests", root + "-ci"),
     ];
 
@@ -287,6 +376,18 @@ public sealed class DocExampleTests
         string Into(string s) => subs.Aggregate(s, (acc, x) => acc.Replace(x.Doc, x.Test, StringComparison.Ordinal));
         string store = Path.Combine(drive, "store");
         var env = new Dictionary<string, string?> { ["PSCONTAINERS_DEPOT"] = depot, ["PSCONTAINERS_CGROUP_ROOT"] = root, ["PSCONTAINERS_STORE"] = store };
+        // The lab lies outside the drive: its namespace files are mounts, and the drive is deleted recursively.
+        string? lab = NeedsNetLab.Contains(file) ? Path.Combine(Path.GetTempPath(), "psc-doclab-" + id) : null;
+        if (lab is not null)
+        {
+            string? why = NetLabUp(lab);
+            if (why is not null)
+            {
+                Directory.Delete(drive, true);
+                Skip.If(true, $"{file}: {why}");
+            }
+            env["PSCONTAINERS_HOST_NETNS"] = Path.Combine(lab, "host");
+        }
 
         // The driver: cast, then each example between markers; errors are printed as '##E id | message' where they occur.
         var cast = (Casts.GetValueOrDefault(file) ?? "").Split('\n').Select(l => l.Trim()).ToList();
@@ -358,6 +459,10 @@ public sealed class DocExampleTests
         finally
         {
             Cleanup(env, root, drive);
+            if (lab is not null)
+            {
+                RunTool("bash", NetLabScript, "down", lab);
+            }
         }
 
         // Compare, example by example.

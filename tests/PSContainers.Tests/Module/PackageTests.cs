@@ -143,7 +143,7 @@ public sealed class PackageTests(PackageFixture package) : IClassFixture<Package
         Assert.Equal(package.Version, module.Version.ToString(3));
         Assert.Equal(["Core"], module.CompatiblePSEditions);
         Assert.Equal(new Version(7, 4), module.PowerShellVersion);
-        Assert.Equal(28, module.ExportedCmdlets.Count);
+        Assert.Equal(34, module.ExportedCmdlets.Count);
         Assert.Empty(module.ExportedFunctions);
         Assert.Empty(module.ExportedAliases);
         Assert.Equal(new Uri(PackageFixture.ProjectUri), module.ProjectUri);
@@ -244,7 +244,7 @@ public sealed class PackageTests(PackageFixture package) : IClassFixture<Package
             Assert.Equal($"{local},{second}", lines["repositories"]);
             Assert.Equal($"PSContainers {package.Version}", lines["found"]);
             Assert.All(new[] { "Linux", "cgroups", "containers" }, t => Assert.Contains(t, lines["tags"].Split(',')));
-            Assert.Equal("28", lines["cmdlets"]);
+            Assert.Equal("34", lines["cmdlets"]);
             Assert.Equal(PackageFixture.ProjectUri, lines["project"]);
             Assert.Equal($"{package.Version} {userModules} {local}", lines["installed"]);
             Assert.Equal($"PSContainers {package.Version}", lines["published"]);
@@ -293,7 +293,7 @@ public sealed class PackageTests(PackageFixture package) : IClassFixture<Package
             lines = KeyValues(run.StdOut);
             Assert.Equal(installed, lines["base"]);
             Assert.Equal(package.Version, lines["version"]);
-            Assert.Equal("28", lines["cmdlets"]);
+            Assert.Equal("34", lines["cmdlets"]);
             Assert.Equal(Path.Combine(installed, "runtimes", ThisRid, "Tmds.LibC.dll"), lines["libc"]);
             Assert.Equal("installed-and-running|psc-init", lines["output"]);
             Assert.Equal("3", lines["exit"]);

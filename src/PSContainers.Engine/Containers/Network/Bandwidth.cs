@@ -5,7 +5,7 @@ namespace PSContainers.Containers;
 /// <summary>
 /// A bridged container's bandwidth limit, both ways, as the CNI bandwidth plugin shapes it: a tbf on the host end of
 /// the veth shapes what the container receives; what it sends arrives on that veth's ingress, which has no queue of
-/// its own, so a matchall filter redirects it (mirred) to an ifb device whose tbf shapes it.
+/// its own, so a u32 filter matching every packet redirects it (mirred) to an ifb device whose tbf shapes it.
 /// </summary>
 internal static class Bandwidth
 {
@@ -28,13 +28,15 @@ internal static class Bandwidth
         NetTools.Check(ns, "tc", "iproute2", new[] { "-batch", "-" }, string.Join('\n',
             $"qdisc replace dev {s.HostInterface} root {tbf}",
             $"qdisc replace dev {ifb} root {tbf}") + "\n");
-        // The redirect once: a second ingress qdisc or filter would be refused or doubled.
+        // The redirect once: a second ingress qdisc or filter would be refused or doubled. u32 rather than matchall:
+        // kernels without CONFIG_NET_CLS_MATCHALL (this project's CI kernel among them) refuse matchall, and u32 is
+        // what the CNI bandwidth plugin uses.
         string qdiscs = NetTools.Check(ns, "tc", "iproute2", new[] { "qdisc", "show", "dev", s.HostInterface, "ingress" });
         if (!qdiscs.Contains("ingress", StringComparison.Ordinal))
         {
             NetTools.Check(ns, "tc", "iproute2", new[] { "-batch", "-" }, string.Join('\n',
                 $"qdisc add dev {s.HostInterface} handle ffff: ingress",
-                $"filter add dev {s.HostInterface} parent ffff: protocol all prio 1 matchall action mirred egress redirect dev {ifb}") + "\n");
+                $"filter add dev {s.HostInterface} parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev {ifb}") + "\n");
         }
     }
 

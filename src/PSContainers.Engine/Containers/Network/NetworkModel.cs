@@ -35,6 +35,13 @@ public enum NetRuleProtocol
 /// <summary>A published port (Garden's NetIn): the host port answers for the container's port.</summary>
 public sealed record PortMapping(int HostPort, int ContainerPort, PortProtocol Protocol)
 {
+    /// <summary>
+    /// The container the mapping belongs to, so a mapping from Get-Container's MappedPorts pipes into
+    /// Unpublish-ContainerPort; not kept in network.json (the entry's folder names the container).
+    /// </summary>
+    [JsonIgnore]
+    public string ContainerName { get; init; } = "";
+
     /// <summary>"8080:80/tcp", as -PublishPort takes it.</summary>
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"{HostPort}:{ContainerPort}/{Protocol.ToString().ToLowerInvariant()}");

@@ -180,7 +180,7 @@ internal static class StateReader
         {
             c.IPAddress = n.Address;
             c.Gateway = n.Gateway;
-            c.MappedPorts = n.Ports;
+            c.MappedPorts = n.Ports.Select(p => p with { ContainerName = name }).ToArray();
             c.NetworkRules = n.Rules.Select(r => r with { ContainerName = name }).ToArray();
             c.DenyNetworks = n.DenyNetworks;
             c.BandwidthLimit = n.BandwidthLimit;
