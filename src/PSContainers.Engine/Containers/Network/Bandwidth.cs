@@ -5,7 +5,7 @@ namespace PSContainers.Containers;
 /// <summary>
 /// A bridged container's bandwidth limit, both ways, as the CNI bandwidth plugin shapes it: a tbf on the host end of
 /// the veth shapes what the container receives; what it sends arrives on that veth's ingress, which has no queue of
-/// its own, so a matchall filter redirects it (mirred) to an ifb device whose tbf shapes it.
+/// its own, so a filter matching every packet (u32 0/0, as the CNI plugin's; matchall is not built into every kernel) redirects it (mirred) to an ifb device whose tbf shapes it.
 /// </summary>
 internal static class Bandwidth
 {
@@ -34,7 +34,7 @@ internal static class Bandwidth
         {
             NetTools.Check(ns, "tc", "iproute2", new[] { "-batch", "-" }, string.Join('\n',
                 $"qdisc add dev {s.HostInterface} handle ffff: ingress",
-                $"filter add dev {s.HostInterface} parent ffff: protocol all prio 1 matchall action mirred egress redirect dev {ifb}") + "\n");
+                $"filter add dev {s.HostInterface} parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev {ifb}") + "\n");
         }
     }
 
