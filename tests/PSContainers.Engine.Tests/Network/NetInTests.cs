@@ -119,4 +119,22 @@ public class NetInTests
         var u = b.Connect(b.NetnsOf("nt-nat"), NetLab.OutsideAddress, 7000, "udp");
         Assert.Equal($"outside {NetLab.HostAddress} ping", u.Answer);
     }
+
+    [SkippableFact]
+    public void Network_none_leaves_even_loopback_down_and_private_brings_it_up()
+    {
+        Skip.IfNot(File.Exists("/usr/sbin/ip"), "needs /usr/sbin/ip (iproute2)");
+        using var h = new Containers.ContainerHost();
+        foreach (var (name, network) in new[] { ("nt-none", ContainerNetwork.None), ("nt-private", ContainerNetwork.Private) })
+        {
+            h.Manager.Create(new ContainerManager.Request { Name = name, FilePath = "/bin/sh", ArgumentList = new[] { "-c", "/usr/sbin/ip -o link show | wc -l; /usr/sbin/ip -o link show lo" }, Network = network });
+            h.Manager.Start(name);
+            Assert.Equal(0, h.Manager.Wait(name, TimeSpan.FromSeconds(30), CancellationToken.None).ExitCode);
+        }
+        string[] none = h.Stdout("nt-none"), priv = h.Stdout("nt-private");
+        Assert.Equal("1", none[0].Trim());
+        Assert.DoesNotContain(",UP", none[1], StringComparison.Ordinal);
+        Assert.Equal("1", priv[0].Trim());
+        Assert.Contains(",UP", priv[1], StringComparison.Ordinal);
+    }
 }
