@@ -244,7 +244,18 @@ public sealed class BridgeLab : IDisposable
                 }
                 p.Dispose();
             }
-            Host?.Dispose();
+            if (Host is not null)
+            {
+                // What a creation cut short by a failed test left (a staging entry with its namespace mounted): swept.
+                try
+                {
+                    StaleSweep.Run(M);
+                }
+                catch (PSContainers.Native.PscException)
+                {
+                }
+                Host.Dispose();
+            }
         }
         finally
         {

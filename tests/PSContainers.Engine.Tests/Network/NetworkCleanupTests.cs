@@ -32,7 +32,8 @@ public class NetworkCleanupTests
             Assert.DoesNotContain(address + " ", rules, StringComparison.Ordinal);
             Assert.DoesNotContain(address + ",", rules, StringComparison.Ordinal);
         }
-        Assert.DoesNotContain(b.DepotMounts(), l => l.Contains("/" + name + "/", StringComparison.Ordinal) || l.Contains("." + name + ".", StringComparison.Ordinal));
+        string[] mounts = b.DepotMounts().Where(l => l.Contains("/" + name + "/", StringComparison.Ordinal) || l.Contains("." + name + ".", StringComparison.Ordinal)).ToArray();
+        Assert.True(mounts.Length == 0, string.Join("\n", mounts) + "\n" + string.Join("\n", Directory.GetFileSystemEntries(b.M.Depot.Root, "*", SearchOption.AllDirectories)));
     }
 
     [SkippableFact]
@@ -73,6 +74,10 @@ public class NetworkCleanupTests
         string module = Path.Combine(Fixtures.RepoRoot, "out", "PSContainers", "0.1.0", "PSContainers.psd1");
         Skip.IfNot(File.Exists(module), $"needs the built module at {module} (dotnet build PSContainers.sln)");
         using var b = new BridgeLab();
+        // pwsh's apphost itself, not `dotnet pwsh`: the session must be this process's child, so that once killed it
+        // is reaped (a grandchild's zombie would keep its pid, and its staging entry would look alive).
+        var (pathExit, pwshPath) = RunTool(Path.Combine(Fixtures.RepoRoot, "tests", "pwsh-path.sh"));
+        Skip.If(pathExit != 0 || !File.Exists(pwshPath), $"no pwsh apphost (tests/pwsh-path.sh said '{pwshPath}')");
         string script = $$"""
             $ErrorActionPreference = 'Stop'
             Import-Module '{{module}}'
@@ -83,7 +88,7 @@ public class NetworkCleanupTests
             """;
 
         // A whole run first: how long the create takes in a child session (the kills are spread over it).
-        var (whole, _) = RunChild(b, script, killAfter: null);
+        var (whole, _) = RunChild(b, pwshPath, script, killAfter: null);
         double createMs = double.Parse(whole.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
         _out.WriteLine($"New-Container -Network Bridge in a child session: {createMs:F0} ms");
         string address = b.M.Get("nt-killed").IPAddress!;
@@ -94,7 +99,7 @@ public class NetworkCleanupTests
         session.Network = b.Settings;
         foreach (double fraction in new[] { 0.05, 0.2, 0.4, 0.6, 0.8, 1.0 })
         {
-            var (output, killedAt) = RunChild(b, script, TimeSpan.FromMilliseconds(createMs * fraction));
+            var (output, killedAt) = RunChild(b, pwshPath, script, TimeSpan.FromMilliseconds(createMs * fraction));
             bool finished = output.Contains("done", StringComparison.Ordinal);
             _out.WriteLine($"killed after {killedAt:F0} ms ({fraction:P0}): {(finished ? "the create had finished" : "mid-create")}");
             if (session.Depot.Exists("nt-killed"))
@@ -106,7 +111,9 @@ public class NetworkCleanupTests
                 StaleSweep.Run(session); // what a new session's create runs first
             }
             AssertNothingOf(b, "nt-killed", address);
-            Assert.Empty(session.Depot.StaleEntries());
+            var stale = session.Depot.StaleEntries();
+            Assert.True(stale.Count == 0, string.Join("\n", stale.SelectMany(e => Directory.GetFileSystemEntries(e.Dir, "*", SearchOption.AllDirectories)))
+                + "\n" + string.Join("\n", File.ReadAllLines("/proc/self/mountinfo").Where(l => l.Contains("nt-killed", StringComparison.Ordinal))));
         }
 
         // The bridge and table, if a kill left them with no container, go with the next container's removal.
@@ -117,10 +124,24 @@ public class NetworkCleanupTests
     }
 
     /// <summary>Runs the script in a child pwsh of its own process group; kills the group <paramref name="killAfter"/> after it said "ready".</summary>
-    private static (string Output, double KilledAtMs) RunChild(BridgeLab b, string script, TimeSpan? killAfter)
+    private static (int Exit, string Output) RunTool(string file)
+    {
+        using var p = Process.Start(new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        if (!p.WaitForExit(120_000))
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit(5000);
+            return (-1, "timed out");
+        }
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result.Trim());
+    }
+
+    private static (string Output, double KilledAtMs) RunChild(BridgeLab b, string pwsh, string script, TimeSpan? killAfter)
     {
         var psi = new ProcessStartInfo("setsid") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Fixtures.RepoRoot };
-        foreach (string a in new[] { "dotnet", "pwsh", "-NoProfile", "-NonInteractive", "-Command", script })
+        foreach (string a in new[] { pwsh, "-NoProfile", "-NonInteractive", "-Command", script })
         {
             psi.ArgumentList.Add(a);
         }
