@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The tests that depend on the cgroup layout, against the already built repository: the engine's xunit tests with
-# the trait Layout=cgroup or Layout=storage, then tests/pester/Layouts.Tests.ps1 with real Pester (tests/Invoke-PesterSuite.ps1) in real
+# the trait Layout=cgroup, Layout=storage or Layout=network, then tests/pester/Layouts.Tests.ps1 with real Pester (tests/Invoke-PesterSuite.ps1) in real
 # pwsh. Meant to run inside the VM (tests/vm/run.sh), where it writes "xunit P F S" and "pester P F S" to
 # $PSC_VM_SHARE/counts; it also runs as is on any host (the counts then go to $PSC_VM_SHARE or
 # out/test-results/layout).
@@ -34,9 +34,9 @@ for f in "$dll" "$pwsh"; do
 done
 
 echo
-echo "== xunit: the engine's tests with the trait Layout=cgroup or Layout=storage"
+echo "== xunit: the engine's tests with the trait Layout=cgroup, Layout=storage or Layout=network"
 start=$(date +%s)
-dotnet test "$dll" --filter "Layout=cgroup|Layout=storage" --results-directory "$work/xunit-results" \
+dotnet test "$dll" --filter "Layout=cgroup|Layout=storage|Layout=network" --results-directory "$work/xunit-results" \
   --logger "console;verbosity=normal" 2>&1 | grep -vE '^An issue was encountered verifying workloads' | tee "$work/xunit.log"
 xstatus=${PIPESTATUS[0]}
 # With the normal console verbosity VSTest ends with "Total tests: N", then "Passed: N", "Failed: N", "Skipped: N"

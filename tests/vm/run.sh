@@ -80,11 +80,17 @@ share=${share_out:-$tmp/share}
 mkdir -p "$share" "$tmp/initramfs/bin" "$tmp/initramfs/modules"
 rm -f "$share/booted" "$share/exit-code" "$share/output"
 
-# --- the initramfs: busybox, the virtio/9p modules, overlay, loop and ext4 (image roots, disk limits), and /init ---
+# --- the initramfs: busybox, the virtio/9p modules, overlay, loop and ext4 (image roots, disk limits), the network
+# tests' modules, and /init ---
 cp /bin/busybox "$tmp/initramfs/bin/busybox"
 ln -s busybox "$tmp/initramfs/bin/sh"
-modules=$(for m in virtio_pci 9pnet_virtio 9p virtio_blk overlay loop ext4; do modprobe -S "$kver" --show-depends "$m"; done |
-  awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++')
+# The network tests' (Layout=network): veths on a bridge, one nftables table (NAT, fib, conntrack, reject, log),
+# an ifb with tbf fed by mirred from an ingress qdisc through a u32 filter. Only what this kernel has as modules.
+netmods="veth bridge ifb nf_tables nf_conntrack nf_nat nft_chain_nat nft_nat nft_masq nft_fib_inet nft_fib_ipv4 nft_ct
+  nft_reject_inet nft_log nf_log_syslog sch_tbf sch_ingress cls_u32 act_mirred"
+modules=$(for m in virtio_pci 9pnet_virtio 9p virtio_blk overlay loop ext4 $netmods; do
+    modprobe -S "$kver" --show-depends "$m" 2>/dev/null || true
+  done | awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++')
 for m in $modules; do
   case $m in
     *.ko) cp "$m" "$tmp/initramfs/modules/" ;;
@@ -120,7 +126,11 @@ $b mkdir -p /proc /sys /dev /host
 $b mount -t proc proc /proc
 $b mount -t sysfs sysfs /sys
 $b mount -t devtmpfs devtmpfs /dev
-for m in $($b cat /modules/order); do $b insmod /modules/$m.ko || die "insmod $m failed"; done
+# ifb makes no device of its own (numifbs=0, as Debian's modprobe.d says): the tests' ifbs are the only ones.
+for m in $($b cat /modules/order); do
+  opts=; [ "$m" = ifb ] && opts=numifbs=0
+  $b insmod /modules/$m.ko $opts || die "insmod $m failed"
+done
 mode=$($b sed -n 's/.*psc_vm_mode=\([a-z0-9]*\).*/\1/p' /proc/cmdline)
 # The virtio devices are probed asynchronously: retry the first mount briefly.
 for i in 1 2 3 4 5 6 7 8 9 10; do

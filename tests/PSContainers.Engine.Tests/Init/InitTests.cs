@@ -574,6 +574,38 @@ public class InitTests
     }
 
     [SkippableFact]
+    public void LoopbackZeroLeavesLoDownInTheNewNetworkNamespace()
+    {
+        Skip.IfNot(File.Exists("/usr/sbin/ip") || File.Exists("/sbin/ip"), "needs ip(8)");
+        using var run = new InitRun();
+        run.Ns("net").Add("loopback", "0").Sh("ip -o link show | wc -l; ip -o link show lo");
+        run.Run();
+        string[] lines = Lines(run.Stdout);
+        Assert.Equal("1", lines[0].Trim());
+        Assert.DoesNotContain(",UP", lines[1]);
+    }
+
+    [SkippableFact]
+    public void NetnsWithItsOwnNetworkNamespaceIsAConfigError()
+    {
+        // One network namespace: netns= joins a made one, ns=net would make another.
+        using var run = new InitRun();
+        run.Ns("net").Add("netns", "/proc/self/ns/net").Sh("true");
+        Assert.Equal("error config 22 netns", run.Start());
+        Assert.Equal(1, run.WaitLauncher());
+    }
+
+    [SkippableFact]
+    public void LoopbackZeroWithoutANetworkNamespaceIsAConfigError()
+    {
+        // Never the host's lo: loopback=0 only means something in a namespace of the container's own.
+        using var run = new InitRun();
+        run.Add("loopback", "0").Sh("true");
+        Assert.Equal("error config 22 loopback", run.Start());
+        Assert.Equal(1, run.WaitLauncher());
+    }
+
+    [SkippableFact]
     public void RootPivotsIntoAPreparedDirectoryWithItsOwnProc()
     {
         using var run = new InitRun();

@@ -41,6 +41,55 @@ internal static class NetworkSweep
                 NetTools.Run(ns, "ip", "iproute2", new[] { "link", "del", ifb });
             }
         }
+        // A container's veth dies with its namespace: an entry deleted by hand (the namespace unmounted with it) leaves
+        // no veth to find, but its chain, map elements and ifb stay. A chain of a name this depot does not hold, with
+        // no living veth of that name in any depot (a veth is made before its chain and removed after it), is left over.
+        links = BridgeNetwork.HostLinks(ns);
+        foreach (string name in EgressNames(ns, s.Bridge))
+        {
+            if (ContainerName.IsValid(name) && !m.Depot.Exists(name)
+                && !links.Any(l => l.Alias is not null && l.Alias.StartsWith(BridgeNetwork.AliasPrefix, StringComparison.Ordinal) && l.Alias.EndsWith("/" + name, StringComparison.Ordinal)))
+            {
+                m.Log?.Invoke($"removing the rules and ports of '{name}', whose container and veth are gone");
+                RemoveFromTable(ns, s.Bridge, name);
+            }
+        }
+        const string ifbAlias = BridgeNetwork.AliasPrefix + "ifb-of-";
+        foreach (var link in links.Where(l => l.Alias is not null && l.Alias.StartsWith(ifbAlias, StringComparison.Ordinal)))
+        {
+            if (!links.Any(l => l.Name == link.Alias![ifbAlias.Length..]))
+            {
+                m.Log?.Invoke($"removing {link.Name}, the ifb of a veth that is gone");
+                NetTools.Run(ns, "ip", "iproute2", new[] { "link", "del", link.Name });
+            }
+        }
+    }
+
+    /// <summary>The container names the egress map of a table jumps to (container-&lt;name&gt;).</summary>
+    private static List<string> EgressNames(string? ns, string table)
+    {
+        var names = new List<string>();
+        var (exit, json, _) = NetTools.Run(ns, "nft", "nftables", new[] { "-j", "list", "map", "inet", table, "egress" });
+        if (exit != 0)
+        {
+            return names;
+        }
+        using var doc = JsonDocument.Parse(json);
+        foreach (JsonElement item in doc.RootElement.GetProperty("nftables").EnumerateArray())
+        {
+            if (item.TryGetProperty("map", out var map) && map.TryGetProperty("elem", out var elems))
+            {
+                foreach (JsonElement e in elems.EnumerateArray())
+                {
+                    if (e.ValueKind == JsonValueKind.Array && e.GetArrayLength() == 2 && e[1].TryGetProperty("jump", out var jump)
+                        && jump.GetProperty("target").GetString() is string target && target.StartsWith(NftRules.ChainOf(""), StringComparison.Ordinal))
+                    {
+                        names.Add(target[NftRules.ChainOf("").Length..]);
+                    }
+                }
+            }
+        }
+        return names;
     }
 
     /// <summary>Whether this namespace's /sys/class/net lists a veth of ours at all.</summary>
