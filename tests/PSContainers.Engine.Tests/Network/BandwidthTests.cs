@@ -120,5 +120,12 @@ public class BandwidthTests
         Assert.True(after.RxPackets - sent.RxPackets >= n / 65536, $"rx packets grew by {after.RxPackets - sent.RxPackets}");
         Assert.True(sent.RxPackets > before.RxPackets && after.TxPackets > sent.TxPackets, "the ACKs of each transfer were counted");
         Assert.Equal(0, after.RxDropped + after.TxDropped);
+
+        // Stopped, the counters come from the host end of the veth (in the lab's host namespace, through ip): at least
+        // what the container had counted, each direction.
+        b.M.Stop("nt-stats", TimeSpan.Zero, force: true);
+        NetworkUsage stopped = b.M.NetworkUsage(spec)!;
+        _out.WriteLine($"stopped {stopped}");
+        Assert.True(stopped.RxBytes >= after.RxBytes && stopped.TxBytes >= after.TxBytes, $"stopped {stopped} vs running {after}");
     }
 }

@@ -17,7 +17,7 @@ public class NetInTests
     {
         using var b = new BridgeLab();
         Container web = b.StartEcho("nt-web", 80, publish: new[] { "8080:80" });
-        Assert.Equal(new[] { new PortMapping(8080, 80, PortProtocol.Tcp) }, web.MappedPorts);
+        Assert.Equal(new[] { new PortMapping(8080, 80, PortProtocol.Tcp) { ContainerName = "nt-web" } }, web.MappedPorts);
         Assert.NotNull(web.IPAddress);
 
         // From the outside world to the host's address: DNAT; the container sees the outside's own address.
@@ -49,7 +49,7 @@ public class NetInTests
     {
         using var b = new BridgeLab(poolFirst: 62000, poolLast: 62009);
         Container dns = b.StartEcho("nt-dns", 53, publish: new[] { "5353:53/udp", "0:53" });
-        Assert.Equal(new PortMapping(5353, 53, PortProtocol.Udp), dns.MappedPorts[0]);
+        Assert.Equal(new PortMapping(5353, 53, PortProtocol.Udp) { ContainerName = "nt-dns" }, dns.MappedPorts[0]);
         int pooled = dns.MappedPorts[1].HostPort;
         Assert.InRange(pooled, 62000, 62009);
         Assert.Equal(PortProtocol.Tcp, dns.MappedPorts[1].Protocol);
@@ -89,11 +89,11 @@ public class NetInTests
         }
 
         PortMapping[] gone = b.M.UnpublishPort("nt-un", 5353, PortProtocol.Udp);
-        Assert.Equal(new[] { new PortMapping(5353, 53, PortProtocol.Udp) }, gone);
+        Assert.Equal(new[] { new PortMapping(5353, 53, PortProtocol.Udp) { ContainerName = "nt-un" } }, gone);
         string map = b.InHost("nft", "list", "map", "inet", "psc0", "published");
         Assert.DoesNotContain("5353", map, StringComparison.Ordinal);
         Assert.Contains("tcp . 8053", map, StringComparison.Ordinal);
-        Assert.Equal(new[] { new PortMapping(8053, 53, PortProtocol.Tcp) }, b.M.Get("nt-un").MappedPorts);
+        Assert.Equal(new[] { new PortMapping(8053, 53, PortProtocol.Tcp) { ContainerName = "nt-un" } }, b.M.Get("nt-un").MappedPorts);
         if (conntrack)
         {
             Assert.DoesNotContain("dport=5353", b.InHost("conntrack", "-L", "-p", "udp"), StringComparison.Ordinal);

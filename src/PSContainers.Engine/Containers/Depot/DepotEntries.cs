@@ -127,12 +127,27 @@ public sealed partial class Depot
             string rest = leaf[5..];
             int dot = rest.LastIndexOf('.');
             if (dot > 0 && int.TryParse(rest[(dot + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
-                && pid != System.Environment.ProcessId && !Directory.Exists("/proc/" + pid))
+                && pid != System.Environment.ProcessId && !IsLive(pid))
             {
                 stale.Add((dir, rest[..dot], creating));
             }
         }
         return stale;
+    }
+
+    /// <summary>Whether a pid names a process that still runs: a zombie (killed, not yet reaped) makes no more entries.</summary>
+    private static bool IsLive(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText("/proc/" + pid + "/stat");
+            int close = stat.LastIndexOf(')');
+            return close < 0 || close + 2 >= stat.Length || stat[close + 2] is not ('Z' or 'X');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

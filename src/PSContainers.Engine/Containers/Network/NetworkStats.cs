@@ -22,17 +22,47 @@ internal static class NetworkStats
         {
             return u;
         }
-        if (spec.Network == ContainerNetwork.Bridge && BridgeNetwork.Read(m.Depot.PathOf(spec.Name)) is { HostNetns: null } n)
+        if (spec.Network == ContainerNetwork.Bridge && BridgeNetwork.Read(m.Depot.PathOf(spec.Name)) is { IsBridge: true } n)
         {
-            string dir = $"/sys/class/net/{n.HostInterface}/statistics/";
-            long V(string f) => long.TryParse(File.ReadAllText(dir + f).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long v) ? v : 0;
-            try
+            // Stopped: the host end's counters, swapped (what the host sent, the container received). /sys/class/net
+            // shows the namespace sysfs was mounted in, so a host namespace of its own is asked through ip.
+            return n.HostNetns is null ? FromSysfs(n.HostInterface) : FromIp(n.HostNetns, n.HostInterface);
+        }
+        return null;
+    }
+
+    private static NetworkUsage? FromSysfs(string hostInterface)
+    {
+        string dir = $"/sys/class/net/{hostInterface}/statistics/";
+        long V(string f) => long.TryParse(File.ReadAllText(dir + f).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long v) ? v : 0;
+        try
+        {
+            return new NetworkUsage(V("tx_bytes"), V("rx_bytes"), V("tx_packets"), V("rx_packets"), V("tx_dropped"), V("rx_dropped"));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static NetworkUsage? FromIp(string netns, string hostInterface)
+    {
+        if (!File.Exists(netns))
+        {
+            return null;
+        }
+        var (exit, json, _) = NetTools.Run(netns, "ip", "iproute2", new[] { "-s", "-j", "link", "show", "dev", hostInterface });
+        if (exit != 0)
+        {
+            return null;
+        }
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        foreach (var link in doc.RootElement.EnumerateArray())
+        {
+            if (link.TryGetProperty("stats64", out var st))
             {
-                return new NetworkUsage(V("tx_bytes"), V("rx_bytes"), V("tx_packets"), V("rx_packets"), V("tx_dropped"), V("rx_dropped"));
-            }
-            catch (IOException)
-            {
-                return null;
+                long V(string dir, string f) => st.GetProperty(dir).GetProperty(f).GetInt64();
+                return new NetworkUsage(V("tx", "bytes"), V("rx", "bytes"), V("tx", "packets"), V("rx", "packets"), V("tx", "dropped"), V("rx", "dropped"));
             }
         }
         return null;

@@ -63,6 +63,15 @@ internal static class NetworkSweep
                 NetTools.Run(ns, "ip", "iproute2", new[] { "link", "del", link.Name });
             }
         }
+        // A session killed between making the bridge and its first container's record leaves the bridge without
+        // ports: it and its table go, as they would with their last container.
+        if (links.FirstOrDefault(l => l.Name == s.Bridge) is { Name.Length: > 0 } bridge && bridge.Alias?.StartsWith(BridgeNetwork.AliasPrefix + "bridge", StringComparison.Ordinal) == true
+            && !links.Any(l => l.Master == s.Bridge))
+        {
+            m.Log?.Invoke($"removing the bridge {s.Bridge}, which has no container");
+            NetTools.Run(ns, "nft", "nftables", new[] { "delete", "table", "inet", s.Bridge });
+            NetTools.Run(ns, "ip", "iproute2", new[] { "link", "del", s.Bridge });
+        }
     }
 
     /// <summary>The container names the egress map of a table jumps to (container-&lt;name&gt;).</summary>
