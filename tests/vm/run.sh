@@ -85,8 +85,9 @@ rm -f "$share/booted" "$share/exit-code" "$share/output"
 cp /bin/busybox "$tmp/initramfs/bin/busybox"
 ln -s busybox "$tmp/initramfs/bin/sh"
 # The network tests' (Layout=network): veths on a bridge, one nftables table (NAT, fib, conntrack, reject, log),
-# an ifb with tbf fed by mirred from an ingress qdisc through a u32 filter. Only what this kernel has as modules.
-netmods="veth bridge ifb nf_tables nf_conntrack nf_nat nft_chain_nat nft_nat nft_masq nft_fib_inet nft_fib_ipv4 nft_ct
+# an ifb with tbf fed by mirred from an ingress qdisc through a u32 filter, ctnetlink for conntrack(8). Only what this
+# kernel has as modules.
+netmods="veth bridge ifb nf_tables nf_conntrack nf_conntrack_netlink nf_nat nft_chain_nat nft_nat nft_masq nft_fib_inet nft_fib_ipv4 nft_ct
   nft_reject_inet nft_log nf_log_syslog sch_tbf sch_ingress cls_u32 act_mirred"
 modules=$(for m in virtio_pci 9pnet_virtio 9p virtio_blk overlay loop ext4 $netmods; do
     modprobe -S "$kver" --show-depends "$m" 2>/dev/null || true

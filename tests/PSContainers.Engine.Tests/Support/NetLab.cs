@@ -54,7 +54,7 @@ public sealed class NetLab : IDisposable
     {
         SkipUnlessUsable();
         var lab = new NetLab(Path.Combine("/tmp", prefix + "-" + Guid.NewGuid().ToString("N")[..8]));
-        var (exit, stdout, stderr) = Exec("bash", new[] { Script, "up", lab.Dir }, TimeSpan.FromSeconds(30));
+        var (exit, stdout, stderr) = Exec("bash", new[] { Script, "up", lab.Dir }, TimeSpan.FromSeconds(120));
         if (exit != 0)
         {
             lab.Dispose();
@@ -129,7 +129,7 @@ public sealed class NetLab : IDisposable
             }
             p.Dispose();
         }
-        var (exit, stdout, stderr) = Exec("bash", new[] { Script, "down", Dir }, TimeSpan.FromSeconds(30));
+        var (exit, stdout, stderr) = Exec("bash", new[] { Script, "down", Dir }, TimeSpan.FromSeconds(120)); // the VM lane's emulated CPUs are slow
         if (exit != 0)
         {
             throw new InvalidOperationException($"netlab.sh down {Dir} failed (exit {exit}): {stdout}{stderr}");
