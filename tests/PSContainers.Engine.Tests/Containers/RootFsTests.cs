@@ -202,6 +202,10 @@ public class RootFsTests
         const string host = "# from the host\nnameserver 127.0.0.53\nnameserver 10.0.0.2\nnameserver ::1\nsearch example.org\n";
         Assert.Equal(host, EtcFiles.ResolvConf(host, ownNetwork: false));
         Assert.Equal("# from the host\nnameserver 10.0.0.2\nsearch example.org\n", EtcFiles.ResolvConf(host, ownNetwork: true));
+        // Only systemd-resolved's stub: its upstream servers instead; without any, nothing is made up.
+        const string stub = "nameserver 127.0.0.53\nsearch example.org\n";
+        Assert.Equal("nameserver 192.0.2.53\n", EtcFiles.ResolvConf(stub, ownNetwork: true, upstream: "nameserver 192.0.2.53\n"));
+        Assert.Equal("search example.org\n", EtcFiles.ResolvConf(stub, ownNetwork: true, upstream: ""));
         Assert.Equal("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tweb\n", EtcFiles.Hosts("web"));
     }
 

@@ -27,7 +27,7 @@ internal static class EtcFiles
         bool ownNetwork = spec.Isolation.HasFlag(ContainerIsolation.Network);
         depot.WriteFile(Path.Combine(dir, "hosts"), Hosts(hostname, address));
         depot.WriteFile(Path.Combine(dir, "hostname"), hostname + "\n");
-        depot.WriteFile(Path.Combine(dir, "resolv.conf"), ResolvConf(ReadOrEmpty("/etc/resolv.conf"), ownNetwork));
+        depot.WriteFile(Path.Combine(dir, "resolv.conf"), ResolvConf(ReadOrEmpty("/etc/resolv.conf"), ownNetwork, ReadOrEmpty("/run/systemd/resolve/resolv.conf")));
     }
 
     /// <summary>localhost on both loopbacks, and the container's hostname: on its bridge address when it has one, else 127.0.1.1.</summary>
@@ -38,17 +38,23 @@ internal static class EtcFiles
     /// The host's resolv.conf; with a network namespace of its own, its loopback nameservers (127.x, ::1) are dropped,
     /// as podman does: inside, they would be the container's own loopback, where no resolver listens.
     /// </summary>
-    public static string ResolvConf(string host, bool ownNetwork)
+    public static string ResolvConf(string host, bool ownNetwork, string upstream = "")
     {
         if (!ownNetwork)
         {
             return host;
         }
+        // A host whose only resolver is a local stub (systemd-resolved's 127.0.0.53) has its upstream servers in
+        // /run/systemd/resolve/resolv.conf: the container gets those, as podman does.
+        if (Nameservers(host).Length > 0 && Nameservers(host).All(IsLoopback) && Nameservers(upstream).Any(n => !IsLoopback(n)))
+        {
+            host = upstream;
+        }
         var kept = new StringBuilder();
         foreach (string line in host.Split('\n'))
         {
             string[] f = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-            bool loopback = f.Length >= 2 && f[0] == "nameserver" && (f[1].StartsWith("127.", StringComparison.Ordinal) || f[1] == "::1");
+            bool loopback = f.Length >= 2 && f[0] == "nameserver" && IsLoopback(f[1]);
             if (!loopback && (line.Length > 0 || kept.Length > 0))
             {
                 kept.Append(line).Append('\n');
@@ -56,6 +62,12 @@ internal static class EtcFiles
         }
         return kept.ToString().TrimEnd('\n') + (kept.Length > 0 ? "\n" : "");
     }
+
+    private static bool IsLoopback(string address) => address.StartsWith("127.", StringComparison.Ordinal) || address == "::1";
+
+    private static string[] Nameservers(string resolvConf) => resolvConf.Split('\n')
+        .Select(l => l.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
+        .Where(f => f.Length >= 2 && f[0] == "nameserver").Select(f => f[1]).ToArray();
 
     private static string HostHostname() => ReadOrEmpty("/proc/sys/kernel/hostname").Trim() is { Length: > 0 } h ? h : "localhost";
 
