@@ -262,8 +262,13 @@ Describe 'A container''s life on this kernel''s layout' {
         $tree = '(setsid sh -c "trap \"\" TERM; exec sleep 300" &); sleep 300 & (sleep 300 &); trap "" TERM; echo up; wait'
         $c = New-Container -Name life /bin/sh -ArgumentList '-c', $tree -MemoryLimit 64MB -PidsLimit 50 | Start-Container -PassThru
         $c.State | Should -Be 'Running'
-        # Steady state: init, sh and three sleeps (the subshells that forked two of them are gone).
-        Wait-Until { (Get-CGroup -Path $c.CGroupPath).ProcessIds.Count -eq 5 }
+        # Steady state: init, sh and three sleeps (the subshells that forked two of them are gone). Five processes alone
+        # can be a moment before the last fork (a subshell still there, a sleep not yet): wait for the three sleeps too.
+        Wait-Until {
+            $now = @((Get-CGroup -Path $c.CGroupPath).ProcessIds)
+            $sleeps = @($now | Where-Object { (Get-Content "/proc/$_/comm" -ErrorAction Ignore) -eq 'sleep' })
+            $now.Count -eq 5 -and $sleeps.Count -eq 3
+        }
         $pids = (Get-CGroup -Path $c.CGroupPath).ProcessIds
         $pids | Should -HaveCount 5 -Because 'init, sh and three sleeps'
 
