@@ -4,12 +4,6 @@
 # the network counters of Get-ContainerStats. Each Describe block has a lab, a depot and a cgroup root of its own,
 # removed in AfterAll even when a test fails. Every wait is bounded.
 
-BeforeDiscovery {
-    . $PSScriptRoot/Common.ps1
-    # Why the network tests cannot run here ($null when they can): each Describe block is skipped with it.
-    $NoLab = Get-NetLabSkipReason
-}
-
 BeforeAll {
     . $PSScriptRoot/Common.ps1
     $script:Why = Get-NetLabSkipReason
@@ -23,7 +17,8 @@ BeforeAll {
     $script:Ip = (Get-Command ip -CommandType Application -ErrorAction Ignore | Select-Object -First 1).Source
 
     function New-NetFixture {
-        # A lab, a depot and a cgroup root of the block's own.
+        # A lab, a depot and a cgroup root of the block's own; none where the tests cannot run (each It says why).
+        if ($Why) { return $null }
         @{ Lab = New-TestNetLab -Prefix psc-net-pester; Depot = New-TestDepot; Root = New-TestRoot }
     }
 
@@ -61,11 +56,12 @@ BeforeAll {
     }
 }
 
-Describe 'None and Private' -Skip:([bool]$NoLab) {
+Describe 'None and Private' {
     BeforeAll { $script:F = New-NetFixture }
     AfterAll { Remove-NetFixture $F }
 
     It '-Network None has no link up, not even loopback' {
+        if ($Why) { Set-ItResult -Skipped -Because $Why; return }
         New-Container -Name none -Network None /bin/sleep -ArgumentList 60 | Start-Container
         $links = Invoke-ContainerCommand -Name none $Ip -ArgumentList '-o', 'link', 'show'
         @($links) | Should -HaveCount 1
@@ -75,6 +71,7 @@ Describe 'None and Private' -Skip:([bool]$NoLab) {
     }
 
     It '-Network Private has loopback up and no other link' {
+        if ($Why) { Set-ItResult -Skipped -Because $Why; return }
         New-Container -Name private -Network Private /bin/sleep -ArgumentList 60 | Start-Container
         $links = Invoke-ContainerCommand -Name private $Ip -ArgumentList '-o', 'link', 'show'
         @($links) | Should -HaveCount 1
@@ -83,7 +80,7 @@ Describe 'None and Private' -Skip:([bool]$NoLab) {
     }
 }
 
-Describe 'Bridge: outbound NAT' -Skip:([bool]$NoLab) {
+Describe 'Bridge: outbound NAT' {
     BeforeAll {
         $script:F = New-NetFixture
         $script:Lab = $F.Lab
@@ -103,7 +100,7 @@ Describe 'Bridge: outbound NAT' -Skip:([bool]$NoLab) {
     }
 }
 
-Describe 'Bridge: published ports' -Skip:([bool]$NoLab) {
+Describe 'Bridge: published ports' {
     BeforeAll {
         $script:F = New-NetFixture
         $script:Lab = $F.Lab
@@ -116,6 +113,7 @@ Describe 'Bridge: published ports' -Skip:([bool]$NoLab) {
     AfterAll { Remove-NetFixture $F }
 
     It 'answers a port published on a Running container from the outside, from the host at 127.0.0.1 and from another container' {
+        if ($Why) { Set-ItResult -Skipped -Because $Why; return }
         $m = Publish-ContainerPort -Name srv -ContainerPort 80 -HostPort 8080
         "$m" | Should -Be '8080:80/tcp'
         $m.ContainerName | Should -Be 'srv'
@@ -128,6 +126,7 @@ Describe 'Bridge: published ports' -Skip:([bool]$NoLab) {
     }
 
     It 'refuses the port after Unpublish-ContainerPort (piped from MappedPorts)' {
+        if ($Why) { Set-ItResult -Skipped -Because $Why; return }
         $gone = (Get-Container -Name srv).MappedPorts | Where-Object HostPort -eq 8080 | Unpublish-ContainerPort -PassThru
         "$gone" | Should -Be '8080:80/tcp'
         $null = Invoke-NetLab $Lab -In outside -FilePath $Busybox -ArgumentList nc, '-w', 2, $Lab.HostAddress, 8080 -TimeoutSec 10
@@ -136,6 +135,7 @@ Describe 'Bridge: published ports' -Skip:([bool]$NoLab) {
     }
 
     It 'takes host port 0 from the pool, a second one differs, and a new session does not hand the same port out' {
+        if ($Why) { Set-ItResult -Skipped -Because $Why; return }
         $a = Publish-ContainerPort -Name srv -ContainerPort 80
         $b = Publish-ContainerPort -Name srv -ContainerPort 80
         $a.HostPort | Should -BeGreaterOrEqual 61001
@@ -154,7 +154,7 @@ Describe 'Bridge: published ports' -Skip:([bool]$NoLab) {
     }
 }
 
-Describe 'Bridge: egress rules' -Skip:([bool]$NoLab) {
+Describe 'Bridge: egress rules' {
     BeforeAll {
         $script:F = New-NetFixture
         $script:Lab = $F.Lab
@@ -170,6 +170,7 @@ Describe 'Bridge: egress rules' -Skip:([bool]$NoLab) {
     AfterAll { Remove-NetFixture $F }
 
     It 'denies everything with -DenyNetwork 0.0.0.0/0, then lets one port through with Add-ContainerNetRule' {
+        if ($Why) { Set-ItResult -Skipped -Because $Why; return }
         Invoke-Client -Container walled -Address $Lab.OutsideAddress -Port 7001 | Should -Not -Match 'seven-one'
         $rule = Add-ContainerNetRule -Name walled -Protocol Tcp -Network "$($Lab.OutsideAddress)/32" -Port 7001
         $rule.Id | Should -Be 1
@@ -179,6 +180,7 @@ Describe 'Bridge: egress rules' -Skip:([bool]$NoLab) {
     }
 
     It 'lists the rules newest first, and removing a rule takes its access away' {
+        if ($Why) { Set-ItResult -Skipped -Because $Why; return }
         $null = Add-ContainerNetRule -Name walled -Protocol Tcp -Network 198.51.100.0/24 -Port 7002 -Log
         $rules = @(Get-ContainerNetRule -Name walled)
         $rules.Id | Should -Be @(2, 1)
@@ -198,7 +200,7 @@ Describe 'Bridge: egress rules' -Skip:([bool]$NoLab) {
     }
 }
 
-Describe 'Bridge: bandwidth and counters' -Skip:([bool]$NoLab) {
+Describe 'Bridge: bandwidth and counters' {
     BeforeAll {
         $script:F = New-NetFixture
         $script:Lab = $F.Lab
@@ -210,6 +212,7 @@ Describe 'Bridge: bandwidth and counters' -Skip:([bool]$NoLab) {
     AfterAll { Remove-NetFixture $F }
 
     It 'Get-ContainerStats'' Network counters grow after traffic' {
+        if ($Why) { Set-ItResult -Skipped -Because $Why; return }
         $before = Get-ContainerStats -Name counted
         foreach ($i in 1..3) { Invoke-Client -Container counted -Address $Lab.OutsideAddress -Port 7001 | Should -Match 'counted' }
         $after = Get-ContainerStats -Name counted
@@ -222,6 +225,7 @@ Describe 'Bridge: bandwidth and counters' -Skip:([bool]$NoLab) {
     }
 
     It 'Set-ContainerBandwidth puts a tbf on the veth and on an ifb, and -Unlimited takes both away' {
+        if ($Why) { Set-ItResult -Skipped -Because $Why; return }
         $c = Set-ContainerBandwidth -Name counted -BandwidthLimit 1MB -BandwidthBurst 128KB -PassThru
         $c.BandwidthLimit | Should -Be 1MB
         $qdiscs = Invoke-NetLab $Lab -In host -FilePath tc -ArgumentList qdisc, show
