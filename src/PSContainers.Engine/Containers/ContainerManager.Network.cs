@@ -126,7 +126,7 @@ public sealed partial class ContainerManager
         NetworkRequest.CheckBandwidth(limit, burst);
         return ChangeNetwork(name, s =>
         {
-            string ifb = limit is null ? s.IfbInterface : "psi" + s.HostInterface[3..];
+            string ifb = limit is null ? s.IfbInterface : BridgeNetwork.IfbOf(s.HostInterface);
             var next = s with { BandwidthLimit = limit, BandwidthBurst = limit is long r ? burst ?? Bandwidth.DefaultBurst(r) : null, IfbInterface = limit is null ? "" : ifb };
             return (next, next);
         }, (before, next) =>

@@ -229,21 +229,7 @@ public sealed class BridgeLab : IDisposable
     {
         try
         {
-            foreach (var p in _processes)
-            {
-                try
-                {
-                    if (!p.HasExited)
-                    {
-                        p.Kill(entireProcessTree: true);
-                        p.WaitForExit(5000);
-                    }
-                }
-                catch (InvalidOperationException)
-                {
-                }
-                p.Dispose();
-            }
+            NetLab.KillAll(_processes);
             if (Host is not null)
             {
                 // What a creation cut short by a failed test left (a staging entry with its namespace mounted): swept.

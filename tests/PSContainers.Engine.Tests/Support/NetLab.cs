@@ -106,15 +106,10 @@ public sealed class NetLab : IDisposable
         }
     }
 
-    /// <summary>Tears the lab down (netlab.sh down): kills what is still inside, unmounts, removes the folder.</summary>
-    public void Dispose()
+    /// <summary>Kills each process (with its tree) that still runs, and disposes of them all.</summary>
+    public static void KillAll(IEnumerable<Process> processes)
     {
-        if (_down)
-        {
-            return;
-        }
-        _down = true;
-        foreach (var p in _processes)
+        foreach (var p in processes)
         {
             try
             {
@@ -129,6 +124,17 @@ public sealed class NetLab : IDisposable
             }
             p.Dispose();
         }
+    }
+
+    /// <summary>Tears the lab down (netlab.sh down): kills what is still inside, unmounts, removes the folder.</summary>
+    public void Dispose()
+    {
+        if (_down)
+        {
+            return;
+        }
+        _down = true;
+        KillAll(_processes);
         var (exit, stdout, stderr) = Exec("bash", new[] { Script, "down", Dir }, TimeSpan.FromSeconds(120)); // the VM lane's emulated CPUs are slow
         if (exit != 0)
         {

@@ -10,8 +10,7 @@ internal static class ContainerCreation
 {
     public static Container Create(ContainerManager m, ContainerManager.Request r)
     {
-        ContainerSpec spec = SpecResolver.Resolve(r, m.CGroups.ProjectRoot, m.Store);
-        NetworkRequest network = NetworkRequest.Resolve(r);
+        ContainerSpec spec = SpecResolver.Resolve(r, m.CGroups.ProjectRoot, m.Store, out NetworkRequest network);
         using (m.Depot.Lock())
         {
             CheckGroupName(m, r.Group);

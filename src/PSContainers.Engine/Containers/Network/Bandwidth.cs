@@ -18,7 +18,7 @@ internal static class Bandwidth
     public static void Apply(NetworkState s, long rate, long burst)
     {
         string? ns = s.HostNetns;
-        string ifb = s.IfbInterface.Length > 0 ? s.IfbInterface : "psi" + s.HostInterface[3..];
+        string ifb = s.IfbInterface.Length > 0 ? s.IfbInterface : BridgeNetwork.IfbOf(s.HostInterface);
         string tbf = string.Create(CultureInfo.InvariantCulture, $"tbf rate {rate}bps burst {burst} latency {Latency}"); // tc's "bps" is bytes per second
         if (!BridgeNetwork.HostLinks(ns).Any(l => l.Name == ifb))
         {

@@ -19,6 +19,9 @@ internal static class BridgeNetwork
     public const string StateFile = "network.json";
     public const string AliasPrefix = "pscontainers:";
 
+    /// <summary>The ifb device that shapes what a container sends: "psi" and the digits of its veth's host end.</summary>
+    public static string IfbOf(string hostInterface) => "psi" + hostInterface[3..];
+
     /// <summary>The host end of the veth ("psc" and 8 hex digits of the depot and name: interface names are 15 bytes at most).</summary>
     public static string InterfaceId(string depotRoot, string name) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(depotRoot + "\0" + name)))[..8].ToLowerInvariant();
@@ -59,7 +62,7 @@ internal static class BridgeNetwork
             Bridge = settings.Bridge,
             Table = settings.Bridge,
             HostInterface = "psc" + id,
-            IfbInterface = req.BandwidthLimit is null ? "" : "psi" + id,
+            IfbInterface = req.BandwidthLimit is null ? "" : IfbOf("psc" + id),
             Address = Ipv4Range.Format(FreeAddress(net, prefix, taken.Addresses, settings.Subnet)),
             PrefixLength = prefix,
             Gateway = Ipv4Range.Format(net + 1),
@@ -104,7 +107,7 @@ internal static class BridgeNetwork
     /// <summary>Removes every host-side object of the container's network (each step on its own: whatever is gone already is skipped).</summary>
     public static void Detach(ContainerManager m, string entryDir, string name, NetworkState? state = null)
     {
-        state ??= ContainerManagerQuiet(() => Read(entryDir));
+        state ??= TryRead(entryDir);
         string netnsFile = Path.Combine(entryDir, NetnsFile);
         if (state is { IsBridge: true })
         {
@@ -130,7 +133,7 @@ internal static class BridgeNetwork
                 }
                 foreach (PortMapping p in state.Ports)
                 {
-                    Conntrack.Flush(ns, p);
+                    Conntrack.Flush(ns, p, m.Log);
                 }
                 RemoveBridgeIfUnused(m, state, ns);
             }
@@ -138,11 +141,12 @@ internal static class BridgeNetwork
         ReleaseNamespace(netnsFile);
     }
 
-    private static NetworkState? ContainerManagerQuiet(Func<NetworkState?> read)
+    /// <summary>The record, or null when it is absent or damaged (a removal and a lease count go on without it).</summary>
+    private static NetworkState? TryRead(string entryDir)
     {
         try
         {
-            return read();
+            return Read(entryDir);
         }
         catch (PscException)
         {
@@ -295,7 +299,7 @@ internal static class BridgeNetwork
         var dirs = m.Depot.Names().Select(m.Depot.PathOf).Concat(m.Depot.StaleEntries().Select(e => e.Dir));
         foreach (string dir in dirs)
         {
-            NetworkState? s = ContainerManagerQuiet(() => Read(dir));
+            NetworkState? s = TryRead(dir);
             if (s is not { IsBridge: true })
             {
                 continue;

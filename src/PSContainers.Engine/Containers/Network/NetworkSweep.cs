@@ -35,7 +35,7 @@ internal static class NetworkSweep
             string table = link.Master ?? s.Bridge;
             RemoveFromTable(ns, table, name);
             NetTools.Run(ns, "ip", "iproute2", new[] { "link", "del", link.Name });
-            string ifb = "psi" + link.Name[3..];
+            string ifb = BridgeNetwork.IfbOf(link.Name);
             if (links.Any(l => l.Name == ifb))
             {
                 NetTools.Run(ns, "ip", "iproute2", new[] { "link", "del", ifb });
@@ -45,7 +45,7 @@ internal static class NetworkSweep
         // no veth to find, but its chain, map elements and ifb stay. A chain of a name this depot does not hold, with
         // no living veth of that name in any depot (a veth is made before its chain and removed after it), is left over.
         links = BridgeNetwork.HostLinks(ns);
-        foreach (string name in EgressNames(ns, s.Bridge))
+        foreach (string name in EgressJumps(ns, s.Bridge).Select(j => j.Name))
         {
             if (ContainerName.IsValid(name) && !m.Depot.Exists(name)
                 && !links.Any(l => l.Alias is not null && l.Alias.StartsWith(BridgeNetwork.AliasPrefix, StringComparison.Ordinal) && l.Alias.EndsWith("/" + name, StringComparison.Ordinal)))
@@ -74,31 +74,35 @@ internal static class NetworkSweep
         }
     }
 
-    /// <summary>The container names the egress map of a table jumps to (container-&lt;name&gt;).</summary>
-    private static List<string> EgressNames(string? ns, string table)
+    /// <summary>The egress map's entries of a table: each container's address and the name of the chain it jumps to.</summary>
+    private static List<(string Address, string Name)> EgressJumps(string? ns, string table)
     {
-        var names = new List<string>();
+        var jumps = new List<(string, string)>();
         var (exit, json, _) = NetTools.Run(ns, "nft", "nftables", new[] { "-j", "list", "map", "inet", table, "egress" });
         if (exit != 0)
         {
-            return names;
+            return jumps;
         }
+        string prefix = NftRules.ChainOf("");
         using var doc = JsonDocument.Parse(json);
         foreach (JsonElement item in doc.RootElement.GetProperty("nftables").EnumerateArray())
         {
-            if (item.TryGetProperty("map", out var map) && map.TryGetProperty("elem", out var elems))
+            if (!item.TryGetProperty("map", out var map) || !map.TryGetProperty("elem", out var elems))
             {
-                foreach (JsonElement e in elems.EnumerateArray())
+                continue;
+            }
+            foreach (JsonElement e in elems.EnumerateArray())
+            {
+                // [ "10.254.0.2", { "jump": { "target": "container-web" } } ]
+                if (e.ValueKind == JsonValueKind.Array && e.GetArrayLength() == 2 && e[1].TryGetProperty("jump", out var jump)
+                    && jump.GetProperty("target").GetString() is string target && target.StartsWith(prefix, StringComparison.Ordinal)
+                    && e[0].GetString() is string address)
                 {
-                    if (e.ValueKind == JsonValueKind.Array && e.GetArrayLength() == 2 && e[1].TryGetProperty("jump", out var jump)
-                        && jump.GetProperty("target").GetString() is string target && target.StartsWith(NftRules.ChainOf(""), StringComparison.Ordinal))
-                    {
-                        names.Add(target[NftRules.ChainOf("").Length..]);
-                    }
+                    jumps.Add((address, target[prefix.Length..]));
                 }
             }
         }
-        return names;
+        return jumps;
     }
 
     /// <summary>Whether this namespace's /sys/class/net lists a veth of ours at all.</summary>
@@ -118,31 +122,11 @@ internal static class NetworkSweep
     private static void RemoveFromTable(string? ns, string table, string name)
     {
         string chain = NftRules.ChainOf(name);
-        var (exit, json, _) = NetTools.Run(ns, "nft", "nftables", new[] { "-j", "list", "map", "inet", table, "egress" });
         var commands = new List<string>();
-        string? address = null;
-        if (exit == 0)
-        {
-            using var doc = JsonDocument.Parse(json);
-            foreach (JsonElement item in doc.RootElement.GetProperty("nftables").EnumerateArray())
-            {
-                if (!item.TryGetProperty("map", out var map) || !map.TryGetProperty("elem", out var elems))
-                {
-                    continue;
-                }
-                foreach (JsonElement e in elems.EnumerateArray())
-                {
-                    // [ "10.254.0.2", { "jump": { "target": "container-web" } } ]
-                    if (e.GetArrayLength() == 2 && e[1].TryGetProperty("jump", out var jump) && jump.GetProperty("target").GetString() == chain)
-                    {
-                        address = e[0].GetString();
-                        commands.Add($"delete element inet {table} egress {{ {address} }}\n");
-                    }
-                }
-            }
-        }
+        string? address = EgressJumps(ns, table).Where(j => j.Name == name).Select(j => j.Address).FirstOrDefault();
         if (address is not null)
         {
+            commands.Add($"delete element inet {table} egress {{ {address} }}\n");
             var (pexit, pjson, _) = NetTools.Run(ns, "nft", "nftables", new[] { "list", "map", "inet", table, "published" });
             if (pexit == 0)
             {

@@ -9,7 +9,7 @@ namespace PSContainers.Containers;
 /// </summary>
 internal static class SpecResolver
 {
-    public static ContainerSpec Resolve(ContainerManager.Request r, string projectRoot, ImageStore store)
+    public static ContainerSpec Resolve(ContainerManager.Request r, string projectRoot, ImageStore store, out NetworkRequest network)
     {
         ContainerName.Check(r.Name);
         CGroupPath.CheckNewName(r.Name, r.Name);
@@ -23,7 +23,7 @@ internal static class SpecResolver
             SpecValidator.Hostname(r.Hostname);
         }
         SpecValidator.Arguments(r.ArgumentList);
-        NetworkRequest network = NetworkRequest.Resolve(r);
+        network = NetworkRequest.Resolve(r);
         // A network of its own is a network namespace: None, Private and Bridge all have one.
         if (network.Mode != ContainerNetwork.Host)
         {
